@@ -1,0 +1,23 @@
+# DPAL teacher PATH-B (HumanBench ViT-B/16): an mmpretrain VisionTransformer.
+# Weights: convert the released file first,
+#   python tools/model_converters/path2mmpretrain.py SRC.pth DST.pth
+# then load it with projects.saip_dpal.models.utils.load_teacher_weights
+# (strict; the 14x14 positions are resized to the 16x8 grid on load).
+# Output: one (B, 1 + 128, 768) tensor, cls token first, every token after
+# the final LayerNorm (identity affine: PATH releases no trained final norm,
+# DPAL's teacher normalises with an untrained one).
+# Same dict as projects.saip_dpal.models.utils.path_vit_teacher('b').
+teacher = dict(
+    type='VisionTransformer',
+    arch='b',
+    img_size=(256, 128),
+    patch_size=16,
+    qkv_bias=True,
+    norm_cfg=dict(type='LN', eps=1e-6),
+    final_norm=True,
+    with_cls_token=True,
+    out_type='raw',
+    out_indices=-1,
+    drop_rate=0.,
+    drop_path_rate=0.,
+    interpolate_mode='bicubic')

@@ -1,0 +1,64 @@
+# DPAL demo: the PATH-B -> ViT-Ti pair on the embedded synthetic humans
+# (`make data`), at half resolution, 2 epochs, CPU-friendly (`make demo`).
+# Without converted PATH-B weights the teacher is random (a smoke run); set
+# model.teacher_checkpoint to distil a real one.
+_base_ = ['./dpal_pathb_vit-tiny-p16_8xb256-amp-200e_lup1m.py']
+
+data_root = '{{ fileDirname }}/../data/synthetic/'
+global_size, local_size, crowd_size = (128, 64), (64, 48), (128, 128)
+crop = dict(type='RandomResizedCrop', interpolation='bicubic',
+            backend='pillow')
+views = dict(
+    type='CrowdCompositeViews',
+    num_locals=2,
+    paste_size=local_size,
+    alpha=0.7,
+    canvas_root=data_root + 'canvas/',
+    global_pipeline=[
+        dict(**crop, scale=global_size, crop_ratio_range=(0.8, 1.0),
+             aspect_ratio_range=_base_.person_ratio),
+        *_base_.color_aug,
+        dict(**_base_.blur, prob=1.0),
+    ],
+    local_pipeline=[
+        dict(**crop, scale=local_size, crop_ratio_range=(0.05, 0.8),
+             aspect_ratio_range=_base_.person_ratio),
+        *_base_.color_aug,
+        dict(**_base_.blur, prob=0.5),
+    ],
+    canvas_pipeline=[
+        dict(**crop, scale=crowd_size, crop_ratio_range=(0.2, 1.0),
+             aspect_ratio_range=(3 / 4, 4 / 3)),
+        *_base_.color_aug,
+        dict(**_base_.blur, prob=0.1),
+        dict(type='Solarize', thr=128, prob=0.2),
+    ])
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=2,
+    pin_memory=False,
+    dataset=dict(
+        data_root=data_root,
+        data_prefix='LUPerson',
+        pipeline=[_base_.load_image, views, dict(type='PackInputs')]))
+
+model = dict(teacher_checkpoint=None)
+max_epochs = 2
+# fp32 on CPU: AmpOptimWrapper needs a GPU
+optim_wrapper = dict(
+    _delete_=True,
+    type='OptimWrapper',
+    constructor='TrainableOptimWrapperConstructor',
+    optimizer=dict(
+        type='AdamW', lr=1e-3, betas=(0.9, 0.95), weight_decay=0.05),
+    paramwise_cfg=_base_.optim_wrapper.paramwise_cfg)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=5),
+    dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min=1e-5,
+         by_epoch=True, begin=0, end=max_epochs, convert_to_iter_based=True),
+]
+train_cfg = dict(max_epochs=max_epochs)
+custom_hooks = [dict(type='GateLossWeightHook', milestone=1,
+                     weights=(0.1, 0.01))]
+auto_scale_lr = dict(enable=False)
+default_hooks = dict(logger=dict(interval=5))

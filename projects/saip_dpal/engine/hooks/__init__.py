@@ -1,0 +1,3 @@
+from .gate_loss_weight_hook import GateLossWeightHook
+
+__all__ = ['GateLossWeightHook']

@@ -1,0 +1,4 @@
+from .trainable_optim_wrapper_constructor import \
+    TrainableOptimWrapperConstructor
+
+__all__ = ['TrainableOptimWrapperConstructor']

@@ -1,0 +1,3 @@
+from .dpal import DPAL
+
+__all__ = ['DPAL']

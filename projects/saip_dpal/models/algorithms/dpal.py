@@ -1,0 +1,194 @@
+"""DPAL: Dynamic Pattern Alignment Learning (distillation pretraining)."""
+from typing import Dict, List, Optional
+
+import torch
+import torch.nn as nn
+from mmengine.logging import print_log
+
+from mmpretrain.models import BaseSelfSupervisor, CosineEMA
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+from ..utils.shape_mask import pca_shape_mask
+from ..utils.teacher_checkpoints import load_teacher_weights
+from ..utils.token_grid import as_tokens, resize_patch_tokens, token_grid
+
+GLOBAL, LOCAL, RELATION = 0, 1, 2
+
+
+def _drop_teacher_weights(module, state_dict, prefix, local_metadata):
+    """State-dict hook: checkpoints leave the frozen teacher out (it is
+    loaded from ``teacher_checkpoint``; PATH-L alone is 1.2 GB)."""
+    for key in [k for k in state_dict if k.startswith(prefix + 'teacher.')]:
+        del state_dict[key]
+
+
+def _keep_teacher_weights(module, state_dict, prefix, *args):
+    """Load-state-dict pre-hook: a checkpoint without teacher weights keeps
+    the current (loaded) teacher, and strict loading still passes."""
+    for key, value in module.teacher.state_dict().items():
+        state_dict.setdefault(f'{prefix}teacher.{key}', value)
+
+
+@MODELS.register_module()
+class DPAL(BaseSelfSupervisor):
+    """Distil a frozen human-centric teacher into a small student backbone.
+
+    Inputs are the views of :class:`CrowdCompositeViews`:
+    ``[global (B, 3, Hg, Wg), local_1..local_n (B, 3, Hl, Wl),
+    crowd (B, 3, Hc, Wc)]``. The teacher (no gradient, always ``eval()``)
+    gives on ``global`` the cls target (B, 1, Ct), the shape mask (B, Np, 1)
+    (batch PCA of its patch tokens) and the local target ``mask * patches``;
+    on ``crowd`` its tokens (B, 1 + Nc, Ct) for the relation target. The
+    student's final tokens (B, 1 + N, Cs) (Swin: pooled token first), with
+    patch tokens resized to the teacher's grid, go through the pattern
+    decoder (``neck``) three times: cls of global and locals (pattern 0),
+    global patches (1), all crowd tokens (2).
+
+    Losses: ``loss_global``, ``loss_local``, ``loss_relation``,
+    ``loss_gate`` (``gate_loss_weight`` x mean gate cross-entropy; the
+    weight is scheduled by :class:`GateLossWeightHook`) and ``loss_expert``
+    (mean expert regulariser).
+
+    Args:
+        backbone (dict): Student backbone (mmpretrain ``VisionTransformer``
+            with ``out_type='raw'`` or ``SwinTransformer``).
+        neck (dict): :class:`DPALPatternDecoder` with ``out_channels`` = Ct.
+        teacher (dict): Teacher backbone config.
+        teacher_checkpoint (str, optional): mmpretrain-keyed teacher weights
+            (see ``tools/model_converters``), loaded weights-only and
+            strictly in :meth:`init_weights`. None leaves the teacher random
+            (tests, benchmarks) with a warning. State dicts (and so the
+            Runner's checkpoints) leave the teacher out; loading one keeps
+            the teacher as loaded from here.
+        loss_global, loss_local, loss_relation (dict): Loss configs.
+        gate_loss_weight (float): Initial weight of the gate loss.
+        shape_mask_sign (str): ``'reference'`` (scikit-learn's PCA sign) or
+            ``'centre'`` (the person is high). See :func:`pca_shape_mask`.
+        ema (dict, optional): Keep a :class:`CosineEMA` copy of the student
+            backbone (``ema_backbone``), e.g. ``dict(momentum=0.004,
+            end_momentum=0.)`` for momentum 0.996 -> 1 over all iterations.
+        data_preprocessor (dict, optional): Defaults to
+            ``SelfSupDataPreprocessor`` (set mean/std in the config).
+        init_cfg (dict, optional): Initialisation config of the student.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 neck: dict,
+                 teacher: dict,
+                 teacher_checkpoint: Optional[str] = None,
+                 loss_global: dict = dict(type='DPALGlobalAlignLoss'),
+                 loss_local: dict = dict(type='DPALLocalAlignLoss'),
+                 loss_relation: dict = dict(type='DPALRelationAlignLoss'),
+                 gate_loss_weight: float = 0.1,
+                 shape_mask_sign: str = 'reference',
+                 ema: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(
+            backbone=backbone,
+            neck=neck,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg)
+        self.teacher = MODELS.build(teacher)
+        self.teacher.requires_grad_(False)
+        self.teacher.eval()
+        self.teacher_checkpoint = teacher_checkpoint
+        self.loss_global = MODELS.build(loss_global)
+        self.loss_local = MODELS.build(loss_local)
+        self.loss_relation = MODELS.build(loss_relation)
+        self.gate_loss_weight = float(gate_loss_weight)
+        self.shape_mask_sign = shape_mask_sign
+        self.ema_backbone = None if ema is None else CosineEMA(
+            self.backbone, **ema)
+        # the teacher comes from teacher_checkpoint, not from our checkpoints
+        self.register_state_dict_post_hook(_drop_teacher_weights)
+        self.register_load_state_dict_pre_hook(_keep_teacher_weights)
+
+    def init_weights(self) -> None:
+        """Initialise the student, then load the teacher and start the EMA
+        copy from the initialised student."""
+        super().init_weights()
+        if self.teacher_checkpoint is None:
+            print_log(
+                'DPAL teacher has no checkpoint: its weights are random',
+                logger='current',
+                level=30)
+        else:
+            report = load_teacher_weights(self.teacher,
+                                          self.teacher_checkpoint)
+            print_log(
+                f'DPAL teacher: {report["loaded"]} tensors from '
+                f'{report["source"]}', logger='current')
+        if self.ema_backbone is not None:
+            self.ema_backbone.module.load_state_dict(
+                self.backbone.state_dict())
+
+    def train(self, mode: bool = True) -> 'DPAL':
+        """Train or eval the student; the teacher always stays in eval."""
+        super().train(mode)
+        self.teacher.eval()
+        return self
+
+    def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Student tokens (B, 1 + N, Cs) of one batch of images."""
+        return as_tokens(self.backbone(inputs))
+
+    @torch.no_grad()
+    def teacher_tokens(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Teacher tokens (B, 1 + N, Ct), cls (or pooled token) first."""
+        return as_tokens(self.teacher(inputs))
+
+    def _student_on_grid(self, inputs: torch.Tensor,
+                         grid: tuple) -> torch.Tensor:
+        """Student tokens with the patch tokens resized to ``grid``."""
+        tokens = self.extract_feat(inputs)
+        own = token_grid(tokens.shape[1] - 1, inputs.shape[-2:])
+        patches = resize_patch_tokens(tokens[:, 1:], own, grid)
+        return torch.cat([tokens[:, :1], patches], dim=1)
+
+    def loss(self, inputs: List[torch.Tensor],
+             data_samples: Optional[List[DataSample]] = None,
+             **kwargs) -> Dict[str, torch.Tensor]:
+        """Losses of one batch of views (see the class docstring)."""
+        if len(inputs) < 3:
+            raise ValueError('DPAL needs [global, local(s)..., crowd] views, '
+                             f'got {len(inputs)} inputs')
+        if self.training and self.ema_backbone is not None:
+            # averages in the student as the last optimizer step left it
+            self.ema_backbone.update_parameters(self.backbone)
+        global_view, crowd = inputs[0], inputs[-1]
+        local_views = inputs[1:-1]
+        B = global_view.shape[0]
+
+        # teacher targets
+        t_global = self.teacher_tokens(global_view)
+        t_crowd = self.teacher_tokens(crowd)
+        grid = token_grid(t_global.shape[1] - 1, global_view.shape[-2:])
+        crowd_grid = token_grid(t_crowd.shape[1] - 1, crowd.shape[-2:])
+        t_patches = t_global[:, 1:]
+        mask = pca_shape_mask(t_patches, grid, sign=self.shape_mask_sign)
+        local_target = mask * t_patches.float()
+
+        # student
+        s_global = self._student_on_grid(global_view, grid)
+        # all local views share one size: one batched forward
+        s_local_cls = self.extract_feat(torch.cat(local_views))[:, :1]
+        s_crowd = self._student_on_grid(crowd, crowd_grid)
+
+        cls_tokens = torch.cat([s_global[:, :1], s_local_cls])
+        dec_global = self.neck(cls_tokens, GLOBAL)
+        dec_local = self.neck(s_global[:, 1:], LOCAL)
+        dec_relation = self.neck(s_crowd, RELATION)
+        decoded = (dec_global, dec_local, dec_relation)
+
+        losses = dict(
+            loss_global=self.loss_global(
+                dec_global['out'].split(B), t_global[:, :1]),
+            loss_local=self.loss_local(dec_local['out'], local_target, mask),
+            loss_relation=self.loss_relation(dec_relation['out'], t_crowd),
+            loss_gate=self.gate_loss_weight *
+            torch.stack([d['loss_gate'] for d in decoded]).mean(),
+            loss_expert=torch.stack([d['loss_expert_reg']
+                                     for d in decoded]).mean())
+        return losses

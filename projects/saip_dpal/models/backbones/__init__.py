@@ -1,0 +1,3 @@
+from .solider_swin_transformer import SOLIDERSwinTransformer
+
+__all__ = ['SOLIDERSwinTransformer']

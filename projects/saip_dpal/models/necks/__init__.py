@@ -1,0 +1,3 @@
+from .dpal_pattern_decoder import DPALPatternDecoder
+
+__all__ = ['DPALPatternDecoder']

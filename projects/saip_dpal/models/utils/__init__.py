@@ -1,0 +1,13 @@
+from .attention import SDPAMultiheadAttention
+from .shape_mask import pca_shape_mask
+from .token_grid import as_tokens, resize_patch_tokens, token_grid
+from .teacher_checkpoints import (convert_path_state_dict,
+                                  convert_solider_state_dict,
+                                  load_teacher_weights, path_vit_teacher,
+                                  solider_swin_teacher)
+
+__all__ = [
+    'SDPAMultiheadAttention', 'pca_shape_mask', 'convert_path_state_dict',
+    'convert_solider_state_dict', 'load_teacher_weights', 'path_vit_teacher',
+    'solider_swin_teacher', 'as_tokens', 'resize_patch_tokens', 'token_grid'
+]

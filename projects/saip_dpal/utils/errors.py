@@ -1,0 +1,18 @@
+"""Errors that point at a bad input (a file, a checkpoint, a config value)."""
+
+
+class InputDataError(ValueError):
+    """A dataset file, checkpoint or config value is unusable.
+
+    The message is one line naming the culprit; ``tools/train.py`` prints it
+    without a traceback.
+    """
+
+
+def one_line(err: BaseException) -> str:
+    """The culprit line of an error, also when a DataLoader worker wrapped it
+    (the worker's traceback text ends with ``...InputDataError: <message>``).
+    """
+    last = str(err).strip().splitlines()[-1] if str(err).strip() else ''
+    name = type(err).__name__ + ': '
+    return last.split(name, 1)[-1] if name in last else last

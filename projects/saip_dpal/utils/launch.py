@@ -1,0 +1,59 @@
+"""Launch-time checks and the CPU (gloo) fallback for distributed runs."""
+import os
+import os.path as osp
+import tempfile
+
+import torch
+import torch.distributed as torch_dist
+from mmengine.config import Config
+
+
+def check_work_dir_writable(work_dir: str) -> None:
+    """Fail before training when ``work_dir`` cannot be created or written.
+
+    Raises:
+        PermissionError: one line naming the directory and the reason.
+    """
+    try:
+        os.makedirs(work_dir, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=work_dir, prefix='.write_probe'):
+            pass
+    except OSError as err:
+        raise PermissionError(
+            f'work_dir {osp.abspath(work_dir)!r} is not writable: '
+            f'{err.strerror or err}') from None
+
+
+def prepare_cpu_distributed(cfg: Config, launcher: str) -> bool:
+    """Make a ``pytorch``/``slurm`` launch work on machines without CUDA.
+
+    mmengine's launchers call ``torch.cuda.set_device`` and wrap the model in
+    DDP with ``device_ids=[LOCAL_RANK]``; neither works on the CPU. Without
+    CUDA this initialises the process group with gloo from the launcher's
+    environment variables and wraps the model with ``device_ids=None``.
+
+    Returns:
+        bool: whether the CPU fallback was applied.
+    """
+    if launcher == 'none' or torch.cuda.is_available():
+        return False
+    if launcher == 'slurm':
+        os.environ.setdefault('RANK', os.environ['SLURM_PROCID'])
+        os.environ.setdefault('WORLD_SIZE', os.environ['SLURM_NTASKS'])
+        os.environ.setdefault('LOCAL_RANK', os.environ['SLURM_LOCALID'])
+        os.environ.setdefault('MASTER_PORT', '29500')
+        os.environ.setdefault('MASTER_ADDR', '127.0.0.1')
+    if not torch_dist.is_initialized():
+        timeout = cfg.get('env_cfg', {}).get('dist_cfg', {}).get('timeout')
+        kwargs = {}
+        if timeout is not None:
+            from datetime import timedelta
+            kwargs['timeout'] = timedelta(seconds=timeout)
+        torch_dist.init_process_group(backend='gloo', **kwargs)
+    wrapper = cfg.get('model_wrapper_cfg') or dict(
+        type='MMDistributedDataParallel',
+        broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
+    return True

@@ -1,0 +1,65 @@
+"""Command-line handling shared by ``tools/train.py`` and ``tools/test.py``."""
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+
+
+def add_common_args(parser: argparse.ArgumentParser) -> None:
+    """Arguments both tools take, with mmpretrain's meaning."""
+    parser.add_argument('--work-dir', help='directory for logs and checkpoints')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, key=value pairs, e.g. '
+        'train_dataloader.batch_size=8 or "model.backbone.arch=small"')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument(
+        '--no-pin-memory',
+        action='store_true',
+        help='disable pin_memory in the dataloaders')
+    parser.add_argument(
+        '--no-persistent-workers',
+        action='store_true',
+        help='disable persistent_workers in the dataloaders')
+    # torch.distributed.run passes --local-rank; older launchers --local_rank
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def load_config(parser: argparse.ArgumentParser, path: str) -> Config:
+    """Load a config or stop with one line naming the missing file."""
+    if not osp.isfile(path):
+        parser.error(f'config file not found: {path}')
+    return Config.fromfile(path)
+
+
+def merge_common_args(cfg: Config, args: argparse.Namespace) -> Config:
+    """Apply launcher, work_dir, dataloader flags and ``--cfg-options``."""
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(field)
+        if loader is None:
+            continue
+        loader.setdefault('collate_fn', dict(type='default_collate'))
+        loader.setdefault('pin_memory', True)
+        loader.setdefault('persistent_workers',
+                          loader.get('num_workers', 0) > 0)
+        if args.no_pin_memory:
+            loader['pin_memory'] = False
+        if args.no_persistent_workers or loader.get('num_workers', 0) == 0:
+            loader['persistent_workers'] = False
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    return cfg

@@ -1,0 +1,47 @@
+"""Put the repository root on sys.path so ``projects.saip_dpal`` imports."""
+import os.path as osp
+import sys
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope='session')
+def synthetic_root(tmp_path_factory):
+    """A small synthetic human-centric dataset tree, generated once."""
+    from projects.saip_dpal.datasets.synthetic import \
+        generate_synthetic_humans
+    root = tmp_path_factory.mktemp('synthetic')
+    generate_synthetic_humans(str(root), seed=0, scale=0.25)
+    return root
+
+
+CONFIG_DIR = osp.join(ROOT, 'configs')
+
+
+def tiny_train_cfg(config, data_root, work_dir, max_iters=2, batch_size=2):
+    """Load a shipped config and shrink it to a few CPU iterations.
+
+    Iteration-based loop, no workers, checkpoints every iteration, quiet logs.
+    """
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(CONFIG_DIR, config))
+    cfg.work_dir = str(work_dir)
+    cfg.log_level = 'WARNING'
+    cfg.train_dataloader.dataset.data_root = str(data_root)
+    cfg.train_dataloader.batch_size = batch_size
+    cfg.train_dataloader.num_workers = 0
+    cfg.train_dataloader.persistent_workers = False
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
+    cfg.param_scheduler = [
+        dict(type='LinearLR', start_factor=0.5, by_epoch=False, begin=0,
+             end=100)
+    ]
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook', interval=1, by_epoch=False, max_keep_ckpts=-1)
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
+    return cfg

@@ -1,0 +1,225 @@
+"""DPAL: every shipped pair trains, the teacher stays frozen, each loss term
+answers to its own view, and the student learns."""
+import copy
+
+import numpy as np
+import pytest
+import torch
+from dpal_helpers import (DPAL_ALIASES, DPAL_DEMO, TINY_SIZES, shrink_views,
+                          tiny_dpal_cfg)
+from mmengine.dataset import default_collate
+from mmengine.logging import MessageHub
+from mmengine.model import MMDistributedDataParallel
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import init_default_scope
+
+from mmpretrain.registry import DATASETS, MODELS
+
+ALIGN = ('loss_global', 'loss_local', 'loss_relation')
+
+
+def _build(cfg, max_iters=10):
+    # the EMA's cosine schedule reads max_iters (the Runner sets it)
+    MessageHub.get_current_instance().update_info('max_iters', max_iters)
+    init_default_scope('mmpretrain')
+    import projects.saip_dpal  # noqa: F401
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    return model
+
+
+def _batch(cfg, indices=(0, 1), seed=0):
+    np.random.seed(seed)
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    return default_collate([dataset[i] for i in indices])
+
+
+@pytest.mark.parametrize('config', DPAL_ALIASES)
+def test_every_pair_trains_one_step(config, synthetic_root):
+    cfg = tiny_dpal_cfg(config, synthetic_root)
+    model = _build(cfg)
+    optim = build_optim_wrapper(model, cfg.optim_wrapper)
+    teacher_before = copy.deepcopy(model.teacher.state_dict())
+    student_before = copy.deepcopy(model.backbone.state_dict())
+
+    # the optimizer sees the student and the decoder, never the teacher/EMA
+    optimised = {id(p) for g in optim.optimizer.param_groups
+                 for p in g['params']}
+    trainable = {id(p) for n, p in model.named_parameters()
+                 if n.startswith(('backbone.', 'neck.'))}
+    assert optimised == trainable
+    # no weight decay on norms, biases, position embeddings and tokens
+    for g in optim.optimizer.param_groups:
+        for p in g['params']:
+            name = next(n for n, q in model.named_parameters() if q is p)
+            no_decay = p.ndim == 1 or any(
+                k in name for k in ('pos_embed', 'cls_token', 'gate_token',
+                                    'pattern_queries', 'position_bias'))
+            assert (g['weight_decay'] == 0) == no_decay, name
+
+    log = model.train_step(_batch(cfg), optim)
+    for key in ALIGN + ('loss_gate', 'loss_expert'):
+        assert torch.isfinite(log[key]), (key, log[key])
+    assert log['loss_gate'] > 0 and log['loss_relation'] > 0
+
+    assert not model.teacher.training and model.backbone.training
+    for name, p in model.teacher.named_parameters():
+        assert p.grad is None and not p.requires_grad, name
+        assert torch.equal(p, teacher_before[name]), name
+    changed = [k for k, v in model.backbone.state_dict().items()
+               if not torch.equal(v, student_before[k])]
+    assert len(changed) > 0.9 * len(student_before)
+
+
+def _tiny_model_and_views(synthetic_root):
+    cfg = tiny_dpal_cfg(DPAL_DEMO, synthetic_root)
+    torch.manual_seed(0)
+    model = _build(cfg)
+    data = model.data_preprocessor(_batch(cfg), True)
+    return model, cfg, data['inputs']
+
+
+def test_each_alignment_term_answers_to_its_own_view(synthetic_root):
+    model, _, views = _tiny_model_and_views(synthetic_root)
+    with torch.no_grad():
+        base = model.loss(views)
+
+        def changed(index):
+            perturbed = [v.clone() for v in views]
+            perturbed[index] = torch.randn_like(perturbed[index])
+            out = model.loss(perturbed)
+            return {k for k in ALIGN if not torch.allclose(out[k], base[k])}
+
+        assert changed(len(views) - 1) == {'loss_relation'}  # crowd
+        assert changed(1) == {'loss_global'}  # a local view
+        assert changed(0) == {'loss_global', 'loss_local'}  # global view
+
+
+def test_fifty_steps_on_one_batch_lower_the_loss(synthetic_root):
+    cfg = tiny_dpal_cfg(DPAL_DEMO, synthetic_root)
+    torch.manual_seed(0)
+    model = _build(cfg)
+    cfg.optim_wrapper.optimizer.lr = 5e-4
+    optim = build_optim_wrapper(model, cfg.optim_wrapper)
+    batch = _batch(cfg, indices=(0, 1, 2, 3))
+    totals = []
+    for _ in range(50):
+        log = model.train_step(batch, optim)
+        totals.append(float(sum(v for k, v in log.items() if 'loss' in k)))
+    first, last = np.mean(totals[:3]), np.mean(totals[-3:])
+    assert last < 0.5 * first, (first, last)
+
+
+def test_ema_copy_follows_the_student_by_the_cosine_rule(synthetic_root):
+    cfg = tiny_dpal_cfg(DPAL_DEMO, synthetic_root)
+    model = _build(cfg)
+    optim = build_optim_wrapper(model, cfg.optim_wrapper)
+    batch = _batch(cfg)
+    ema = model.ema_backbone
+    assert not any(p.requires_grad for p in ema.parameters())
+    key = 'cls_token'
+    initial = model.backbone.state_dict()[key].clone()
+    model.train_step(batch, optim)  # EMA step 0 copies, then the step
+    assert torch.equal(ema.module.state_dict()[key], initial)
+    stepped = model.backbone.state_dict()[key].clone()
+    assert not torch.equal(stepped, initial)
+    model.train_step(batch, optim)  # EMA step 1 averages `stepped` in
+    m = 0.004 * (np.cos(np.pi * 1 / 10) + 1) / 2  # cosine 0.004 -> 0
+    expect = (1 - m) * initial + m * stepped
+    assert torch.allclose(ema.module.state_dict()[key], expect, atol=1e-7)
+    assert int(ema.steps) == 2
+
+
+def test_gate_weight_hook_on_plain_and_wrapped_models(synthetic_root):
+    from types import SimpleNamespace
+
+    import torch.nn as nn
+
+    from projects.saip_dpal.engine.hooks import GateLossWeightHook
+    model, _, _ = _tiny_model_and_views(synthetic_root)
+    hook = GateLossWeightHook(milestone=20, weights=(0.1, 0.01))
+    # a real DDP wrapper class around the model, without a process group
+    wrapped = MMDistributedDataParallel.__new__(MMDistributedDataParallel)
+    nn.Module.__init__(wrapped)
+    wrapped.module = model
+    for runner_model in (model, wrapped):
+        for epoch, weight in ((0, 0.1), (19, 0.1), (20, 0.01), (150, 0.01)):
+            model.gate_loss_weight = -1.
+            hook.before_train_epoch(
+                SimpleNamespace(model=runner_model, epoch=epoch))
+            assert model.gate_loss_weight == weight
+
+
+def test_crowd_view_blends_the_two_persons_side_by_side(synthetic_root):
+    from projects.saip_dpal.datasets.transforms import CrowdCompositeViews
+    cfg = tiny_dpal_cfg(DPAL_DEMO, synthetic_root)
+    views_cfg = copy.deepcopy(cfg.train_dataloader.dataset.pipeline[1])
+    views_cfg.pop('type')
+    # no augmentation after the crops: the blend can be recomputed
+    for key in ('global_pipeline', 'local_pipeline', 'canvas_pipeline'):
+        views_cfg[key] = views_cfg[key][:1]
+    views = CrowdCompositeViews(**views_cfg)
+    img = np.random.RandomState(0).randint(0, 255, (200, 90, 3), np.uint8)
+    np.random.seed(1)
+    out = views(dict(img=img))
+    g, l1, l2, crowd = out['img']
+    assert g.shape == (64, 32, 3) and crowd.shape == (64, 64, 3)
+    assert l1.shape == l2.shape == (32, 32, 3)
+    (ax1, ay1, ax2, ay2), (bx1, by1, bx2, by2) = out['paste_boxes']
+    assert ax2 - ax1 == bx2 - bx1 == 32 and ay2 - ay1 == by2 - by1 == 32
+    assert bx1 >= ax2  # side by side, never overlapping
+    # redo the draw: the same seed gives the same canvas and boxes
+    np.random.seed(1)
+    views.global_pipeline(dict(img=img))
+    views.local_pipeline(dict(img=img))
+    views.local_pipeline(dict(img=img))
+    canvas = views.canvas_pipeline(dict(img=views.pool.sample()))['img']
+    patch = crowd[ay1:ay2, ax1:ax2].astype(float)
+    expect = 0.7 * l2 + 0.3 * canvas[ay1:ay2, ax1:ax2]
+    assert np.abs(patch - expect).max() <= 1
+    outside = np.ones(crowd.shape[:2], bool)
+    outside[ay1:ay2, ax1:ax2] = outside[by1:by2, bx1:bx2] = False
+    assert np.array_equal(crowd[outside], canvas[outside])
+
+
+def test_paste_boxes_that_do_not_fit_are_a_clear_error(synthetic_root):
+    from projects.saip_dpal.datasets.transforms import CrowdCompositeViews
+    from projects.saip_dpal.utils import InputDataError
+    cfg = tiny_dpal_cfg(DPAL_DEMO, synthetic_root)
+    views_cfg = shrink_views(
+        cfg.train_dataloader.dataset.pipeline[1],
+        dict(TINY_SIZES, local_pipeline=(48, 40)))
+    views_cfg.pop('type')
+    views = CrowdCompositeViews(**views_cfg)
+    img = np.zeros((100, 50, 3), np.uint8)
+    with pytest.raises(InputDataError, match=r'^2 paste boxes of 48x40 .*'
+                       r'do not fit side by side on a 64x64 canvas$'):
+        views(dict(img=img))
+
+
+def test_missing_canvas_folder_is_named(synthetic_root, tmp_path):
+    from projects.saip_dpal.datasets.transforms import CanvasPool
+    from projects.saip_dpal.utils import InputDataError
+    with pytest.raises(InputDataError, match='canvas folder not found: '):
+        CanvasPool(str(tmp_path / 'nope'))
+    (tmp_path / 'empty').mkdir()
+    with pytest.raises(InputDataError, match='no canvas images found'):
+        CanvasPool(str(tmp_path / 'empty'))
+
+
+def test_state_dict_leaves_the_teacher_out_and_loads_strictly(
+        synthetic_root):
+    cfg = tiny_dpal_cfg(DPAL_DEMO, synthetic_root)
+    model = _build(cfg)
+    state = model.state_dict()
+    assert not [k for k in state if k.startswith('teacher.')]
+    assert any(k.startswith('ema_backbone.module.') for k in state)
+    teacher = copy.deepcopy(model.teacher.state_dict())
+    other = _build(cfg)  # another random student and teacher
+    result = other.load_state_dict(state, strict=True)
+    assert not result.missing_keys and not result.unexpected_keys
+    for k, v in other.backbone.state_dict().items():
+        assert torch.equal(v, model.backbone.state_dict()[k]), k
+    # the receiving model keeps its own teacher (from its teacher_checkpoint)
+    assert any(not torch.equal(v, teacher[k])
+               for k, v in other.teacher.state_dict().items())

@@ -1,0 +1,111 @@
+"""The tools print help, name a missing config, refuse an unwritable
+work_dir before training, and run distributed on CPU processes."""
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+from conftest import ROOT
+
+TOOLS = ['tools/train.py', 'tools/test.py', 'tools/run_demo.py',
+         'tools/dataset_converters/generate_synthetic_humans.py']
+MAE = 'configs/mae_vit-tiny-p16_1xb16-4e_synthetic-lup.py'
+DPAL_DEMO = 'configs/dpal_pathb_vit-tiny-p16_1xb16-2e_synthetic-lup.py'
+
+
+def run(args, cwd, **kwargs):
+    env = dict(os.environ, PYTHONUNBUFFERED='1')
+    return subprocess.run(
+        args, cwd=cwd, env=env, capture_output=True, text=True, **kwargs)
+
+
+@pytest.mark.parametrize('tool', TOOLS)
+def test_help_from_another_directory(tool, tmp_path):
+    out = run([sys.executable, osp.join(ROOT, tool), '--help'], cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith('usage:')
+
+
+@pytest.mark.parametrize('tool', ['tools/train.py', 'tools/test.py'])
+def test_missing_config_is_one_clear_line(tool, tmp_path):
+    args = [sys.executable, osp.join(ROOT, tool), 'configs/nope.py']
+    if tool.endswith('test.py'):
+        args.append('x.pth')
+    out = run(args, cwd=tmp_path)
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines()[-1].endswith(
+        'error: config file not found: configs/nope.py')
+    assert 'Traceback' not in out.stderr
+
+
+def test_unwritable_work_dir_fails_before_training(tmp_path):
+    blocker = tmp_path / 'a_file'
+    blocker.write_text('not a directory')
+    work_dir = blocker / 'work'
+    out = run([
+        sys.executable, 'tools/train.py', MAE, '--work-dir',
+        str(work_dir)
+    ], cwd=ROOT, timeout=300)
+    assert out.returncode == 2
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith('error: work_dir') and 'not writable' in last
+    assert 'Traceback' not in out.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('config', [MAE, DPAL_DEMO])
+def test_dist_train_two_cpu_processes(config, synthetic_root, tmp_path):
+    """tools/dist_train.sh CONFIG 2 -> two gloo processes share the work:
+    8 images, 2 per process and iteration, one epoch = 2 iterations."""
+    env = dict(
+        os.environ,
+        PYTHON=sys.executable,
+        PORT=str(29500 + os.getpid() % 1000),
+        PYTHONUNBUFFERED='1')
+    work_dir = tmp_path / 'dist'
+    options = [
+        f'train_dataloader.dataset.data_root={synthetic_root}',
+        'train_dataloader.dataset.indices=8', 'train_dataloader.batch_size=2',
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False', 'train_cfg.max_epochs=1',
+        'default_hooks.logger.interval=1'
+    ]
+    if config == DPAL_DEMO:
+        options.append('train_dataloader.dataset.pipeline.1.canvas_root='
+                       f'{synthetic_root}/canvas')
+    out = subprocess.run([
+        'bash', osp.join(ROOT, 'tools/dist_train.sh'),
+        osp.join(ROOT, config), '2', '--work-dir',
+        str(work_dir), '--cfg-options', *options
+    ], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    # one process would need 4 iterations for the 8 images
+    ckpt = torch.load(work_dir / 'epoch_1.pth')
+    assert ckpt['meta']['iter'] == 2 and ckpt['meta']['epoch'] == 1
+    text = next(work_dir.glob('*/*.log')).read_text()
+    assert 'Distributed launcher: pytorch' in text
+    assert 'Distributed training: True' in text
+
+
+def test_corrupt_image_stops_training_with_one_line(tmp_path):
+    """A corrupt file met inside a DataLoader worker: one line, exit 1."""
+    import cv2
+    import numpy as np
+    folder = tmp_path / 'LUPerson' / 'v0'
+    folder.mkdir(parents=True)
+    for i in range(3):
+        cv2.imwrite(str(folder / f'{i}.jpg'), np.full((64, 32, 3), 90 * i,
+                                                       np.uint8))
+    (folder / '1.jpg').write_bytes(b'\x00garbage')
+    out = run([
+        sys.executable, 'tools/train.py', MAE, '--work-dir',
+        str(tmp_path / 'work'), '--cfg-options',
+        f'train_dataloader.dataset.data_root={tmp_path}',
+        'train_dataloader.batch_size=3', 'train_dataloader.num_workers=1'
+    ], cwd=ROOT, timeout=300)
+    assert out.returncode == 1, out.stderr[-2000:]
+    assert out.stderr.strip().splitlines()[-1] == (
+        f'error: corrupt or unreadable image: {folder}/1.jpg')
+    assert not list((tmp_path / 'work').glob('*.pth'))

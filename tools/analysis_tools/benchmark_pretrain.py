@@ -1,0 +1,258 @@
+"""Measure the training speed and memory of a pretraining config.
+
+    python tools/analysis_tools/benchmark_pretrain.py CONFIG \
+        [--iters 20] [--warmup 5] [--batch-size B] [--device cuda|cpu] \
+        [--data random|dataset] [--amp] [--data-only] [--cfg-options ...]
+
+Runs real training iterations (forward, backward, optimizer step) and prints
+images/s, ms/iter, its split into teacher / shape-mask PCA / the rest
+(student, decoder, losses, backward, optimizer), and peak memory (CUDA:
+allocated by torch; CPU: the process's peak RSS). ``--data random`` feeds
+uint8 noise in the views' shapes (no data loading in the measurement);
+``--data dataset`` loads real batches from the config's dataset first.
+``--data-only`` times the data pipeline instead: images/s of one worker
+(num_workers=0), so num_workers can be sized against the training rate.
+On CUDA the loss is also run once under ``torch.cuda.set_sync_debug_mode``
+to count host-device synchronisations inside it.
+"""
+import argparse
+import contextlib
+import os.path as osp
+import resource
+import sys
+import time
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+
+def parse_args(argv=None):
+    from mmengine.config import DictAction
+    parser = argparse.ArgumentParser(
+        description='Benchmark a pretraining config (images/s, ms/iter, '
+        'peak memory).')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('--iters', type=int, default=20,
+                        help='timed iterations (default 20)')
+    parser.add_argument('--warmup', type=int, default=5,
+                        help='untimed iterations first (default 5)')
+    parser.add_argument('--batch-size', type=int,
+                        help='images per iteration (default: the config)')
+    parser.add_argument('--device', default=None,
+                        help='cuda or cpu (default: cuda when available)')
+    parser.add_argument('--data', choices=['random', 'dataset'],
+                        default='random', help='input source (see above)')
+    parser.add_argument('--amp', action='store_true',
+                        help='fp16 autocast + loss scale (CUDA)')
+    parser.add_argument('--data-only', action='store_true',
+                        help='time the data pipeline, one worker')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, key=value')
+    args = parser.parse_args(argv)
+    if not osp.isfile(args.config):
+        parser.error(f'config file not found: {args.config}')
+    return args
+
+
+def view_shapes(cfg):
+    """(h, w) of each input view from the views transform of the config."""
+    pipeline = cfg.train_dataloader.dataset.pipeline
+    views = next((t for t in pipeline if 'global_pipeline' in t), None)
+    if views is None:
+        raise ValueError('no views transform (global_pipeline) in the '
+                         'training pipeline')
+
+    def crop(key):
+        t = next(t for t in views[key] if 'RandomResizedCrop' in t['type'])
+        s = t['scale']
+        return (s, s) if isinstance(s, int) else tuple(s)
+
+    return [crop('global_pipeline')] + [crop('local_pipeline')] * views.get(
+        'num_locals', 2) + [crop('canvas_pipeline')]
+
+
+def random_batch(cfg, batch_size):
+    import torch
+
+    from mmpretrain.structures import DataSample
+    g = torch.Generator().manual_seed(0)
+    inputs = [
+        torch.randint(0, 256, (batch_size, 3, h, w), generator=g,
+                      dtype=torch.uint8) for h, w in view_shapes(cfg)
+    ]
+    return dict(inputs=inputs,
+                data_samples=[DataSample() for _ in range(batch_size)])
+
+
+def data_only(cfg, args):
+    from mmengine.runner import Runner
+    loader_cfg = cfg.train_dataloader.copy()
+    loader_cfg.update(num_workers=0, persistent_workers=False)
+    if args.batch_size:
+        loader_cfg.batch_size = args.batch_size
+    loader = Runner.build_dataloader(loader_cfg, seed=0)
+    it = iter(loader)
+    for _ in range(args.warmup):
+        next(it)
+    t0, n = time.perf_counter(), 0
+    for _ in range(args.iters):
+        n += len(next(it)['data_samples'])
+    dt = time.perf_counter() - t0
+    print(f'data pipeline: {n / dt:.1f} images/s per worker '
+          f'({1000 * dt / args.iters:.1f} ms per batch of '
+          f'{loader_cfg.batch_size}, {args.iters} batches)')
+
+
+class PartTimer:
+    """Synchronised wall time spent in a callable / module forward."""
+
+    def __init__(self, sync):
+        self.sync = sync
+        self.total = 0.
+
+    @contextlib.contextmanager
+    def measure(self):
+        self.sync()
+        t0 = time.perf_counter()
+        yield
+        self.sync()
+        self.total += time.perf_counter() - t0
+
+    def wrap(self, fn):
+
+        def timed(*a, **k):
+            with self.measure():
+                return fn(*a, **k)
+
+        return timed
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    import torch
+    from mmengine.config import Config
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import init_default_scope
+
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    import projects.saip_dpal  # noqa: F401  (registers the modules)
+    if args.data_only:
+        return data_only(cfg, args)
+
+    from mmengine.logging import MessageHub
+
+    from mmpretrain.registry import MODELS
+    device = torch.device(args.device or (
+        'cuda' if torch.cuda.is_available() else 'cpu'))
+    cuda = device.type == 'cuda'
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    total = args.warmup + args.iters
+    MessageHub.get_current_instance().update_info('max_iters', total)
+
+    if cfg.model.get('teacher_checkpoint') and not osp.isfile(
+            cfg.model.teacher_checkpoint):
+        print(f'teacher checkpoint {cfg.model.teacher_checkpoint} not found:'
+              ' timing with random teacher weights')
+        cfg.model.teacher_checkpoint = None
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    model.to(device).train()
+    optim_cfg = cfg.optim_wrapper.copy()
+    if args.amp and cuda:
+        optim_cfg.update(type='AmpOptimWrapper', loss_scale='dynamic')
+    elif optim_cfg.get('type') == 'AmpOptimWrapper' and not cuda:
+        optim_cfg.type = 'OptimWrapper'
+        optim_cfg.pop('loss_scale', None)
+    optim = build_optim_wrapper(model, optim_cfg)
+
+    batch_size = args.batch_size or cfg.train_dataloader.batch_size
+    if args.data == 'random':
+        batch = random_batch(cfg, batch_size)
+    else:
+        from mmengine.runner import Runner
+        loader_cfg = cfg.train_dataloader.copy()
+        loader_cfg.update(batch_size=batch_size, num_workers=0,
+                          persistent_workers=False)
+        batch = next(iter(Runner.build_dataloader(loader_cfg, seed=0)))
+
+    def step():
+        model.train_step(batch, optim)
+
+    for _ in range(args.warmup):
+        step()
+    sync()
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(device)
+    t0 = time.perf_counter()
+    for _ in range(args.iters):
+        step()
+    sync()
+    step_s = (time.perf_counter() - t0) / args.iters
+
+    # a second, synchronised pass splits the step into its parts
+    teacher_t, pca_t = PartTimer(sync), PartTimer(sync)
+    patched = []
+    if hasattr(model, 'teacher'):
+        model.teacher.forward = teacher_t.wrap(model.teacher.forward)
+        patched.append(model.teacher)
+    algo_module = sys.modules[type(model).__module__]
+    pca_fn = getattr(algo_module, 'pca_shape_mask', None)
+    if pca_fn is not None:
+        algo_module.pca_shape_mask = pca_t.wrap(pca_fn)
+    try:
+        t0 = time.perf_counter()
+        for _ in range(args.iters):
+            step()
+        sync()
+        split_s = (time.perf_counter() - t0) / args.iters
+    finally:
+        for m in patched:
+            del m.forward
+        if pca_fn is not None:
+            algo_module.pca_shape_mask = pca_fn
+    teacher_ms = 1000 * teacher_t.total / args.iters
+    pca_ms = 1000 * pca_t.total / args.iters
+    rest_ms = 1000 * split_s - teacher_ms - pca_ms
+
+    if cuda:
+        peak = torch.cuda.max_memory_allocated(device) / 2**20
+        peak_txt = f'{peak:.0f} MiB (CUDA, allocated)'
+    else:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        peak_txt = f'{peak:.0f} MiB (process peak RSS)'
+    name = torch.cuda.get_device_name(device) if cuda else \
+        f'CPU, {torch.get_num_threads()} threads'
+    print(f'config: {args.config}')
+    print(f'device: {name}; batch {batch_size}; data {args.data}; '
+          f'{"fp16 AMP" if args.amp and cuda else "fp32"}; '
+          f'{args.iters} timed iterations after {args.warmup}')
+    print(f'throughput: {batch_size / step_s:.1f} images/s, '
+          f'{1000 * step_s:.1f} ms/iter')
+    print(f'split (synchronised pass, {1000 * split_s:.1f} ms/iter): '
+          f'teacher {teacher_ms:.1f} ms, shape-mask PCA {pca_ms:.2f} ms '
+          f'({100 * pca_ms / (1000 * split_s):.2f}% of the step), '
+          f'student + decoder + losses + backward + optimizer '
+          f'{rest_ms:.1f} ms')
+    print(f'peak memory: {peak_txt}')
+
+    if cuda:  # host-device synchronisations inside the loss
+        data = model.data_preprocessor(batch, True)
+        torch.cuda.set_sync_debug_mode('warn')
+        import warnings
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            model.loss(data['inputs'], data['data_samples'])
+            sync()
+        torch.cuda.set_sync_debug_mode('default')
+        syncs = [w for w in caught if 'synchroniz' in str(w.message)]
+        print(f'host-device synchronisations inside the loss: {len(syncs)}')
+        for w in syncs[:5]:
+            print(f'  {w.filename}:{w.lineno}: {w.message}')
+
+
+if __name__ == '__main__':
+    main()

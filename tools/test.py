@@ -1,0 +1,50 @@
+"""Test (evaluate) a checkpoint with the mmengine Runner.
+
+Same interface as mmpretrain's ``tools/test.py``; runs from any directory.
+"""
+import argparse
+import os.path as osp
+import sys
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+import mmengine  # noqa: E402
+from mmengine.registry import RUNNERS  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+from projects.saip_dpal.utils import (add_common_args,  # noqa: E402
+                                      load_config, merge_common_args,
+                                      prepare_cpu_distributed)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Test (evaluate) a model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--out', help='dump the metrics to this file (json/yaml/pkl)')
+    add_common_args(parser)
+    args = parser.parse_args(argv)
+    return parser, args
+
+
+def main(argv=None):
+    parser, args = parse_args(argv)
+    cfg = load_config(parser, args.config)
+    if not osp.isfile(args.checkpoint):
+        parser.error(f'checkpoint file not found: {args.checkpoint}')
+    cfg.load_from = args.checkpoint
+    cfg = merge_common_args(cfg, args)
+    prepare_cpu_distributed(cfg, args.launcher)
+
+    runner = (Runner.from_cfg(cfg)
+              if 'runner_type' not in cfg else RUNNERS.build(cfg))
+    metrics = runner.test()
+    if args.out:
+        mmengine.dump(metrics, args.out)
+
+
+if __name__ == '__main__':
+    main()

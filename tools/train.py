@@ -1,0 +1,81 @@
+"""Train a saip-dpal (or any mmpretrain) config with the mmengine Runner.
+
+Same interface as mmpretrain's ``tools/train.py``; runs from any directory.
+"""
+import argparse
+import os.path as osp
+import sys
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from mmengine.registry import RUNNERS  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+from projects.saip_dpal.utils import (InputDataError,  # noqa: E402
+                                      add_common_args,
+                                      check_work_dir_writable, load_config,
+                                      merge_common_args, one_line,
+                                      prepare_cpu_distributed)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Train a model')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from this checkpoint, or without a value from the '
+        'latest checkpoint in the work directory')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='automatic mixed precision (AmpOptimWrapper, dynamic loss '
+        'scale unless the config sets one)')
+    parser.add_argument(
+        '--no-validate',
+        action='store_true',
+        help='do not evaluate checkpoints during training')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the lr by actual batch size / auto_scale_lr.base_batch_size')
+    add_common_args(parser)
+    args = parser.parse_args(argv)
+    return parser, args
+
+
+def main(argv=None):
+    parser, args = parse_args(argv)
+    cfg = load_config(parser, args.config)
+    if args.no_validate:
+        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    if args.amp:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume is not None:
+        cfg.resume, cfg.load_from = True, args.resume
+    if args.auto_scale_lr:
+        cfg.auto_scale_lr.enable = True
+    cfg = merge_common_args(cfg, args)
+    try:
+        check_work_dir_writable(cfg.work_dir)
+    except PermissionError as err:
+        parser.exit(2, f'error: {err}\n')
+    prepare_cpu_distributed(cfg, args.launcher)
+
+    try:
+        runner = (Runner.from_cfg(cfg)
+                  if 'runner_type' not in cfg else RUNNERS.build(cfg))
+        runner.train()
+    except InputDataError as err:  # bad data or checkpoint: say which, once
+        parser.exit(1, f'error: {one_line(err)}\n')
+
+
+if __name__ == '__main__':
+    main()
