@@ -58,7 +58,9 @@ param_scheduler = [
          by_epoch=True, begin=0, end=max_epochs, convert_to_iter_based=True),
 ]
 train_cfg = dict(max_epochs=max_epochs)
-custom_hooks = [dict(type='GateLossWeightHook', milestone=1,
-                     weights=(0.1, 0.01))]
+custom_hooks = [
+    dict(type='GateLossWeightHook', milestone=1, weights=(0.1, 0.01)),
+    dict(type='EMAUpdateHook'),
+]
 auto_scale_lr = dict(enable=False)
 default_hooks = dict(logger=dict(interval=5))

@@ -17,8 +17,8 @@ if ROOT not in sys.path:
 from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from projects.saip_dpal.datasets.synthetic import \
-    generate_synthetic_humans  # noqa: E402
+from projects.saip_dpal.datasets.synthetic import (  # noqa: E402
+    format_summary, generate_synthetic_humans)
 
 DEMO_CONFIG = osp.join(ROOT, 'configs',
                        'dpal_pathb_vit-tiny-p16_1xb16-2e_synthetic-lup.py')
@@ -44,11 +44,9 @@ def main(argv=None):
     args = parse_args(argv)
     marker = osp.join(args.data, 'LUPerson')
     if not osp.isdir(marker):
-        t0 = time.time()
         summary = generate_synthetic_humans(
             args.data, seed=args.seed, scale=args.scale)
-        print(f'[demo] synthetic data written to {args.data} in '
-              f'{time.time() - t0:.1f}s: {summary}')
+        print('[demo] ' + format_summary(summary))
     else:
         print(f'[demo] reusing synthetic data in {args.data}')
 

@@ -111,23 +111,39 @@ def test_fifty_steps_on_one_batch_lower_the_loss(synthetic_root):
 
 
 def test_ema_copy_follows_the_student_by_the_cosine_rule(synthetic_root):
+    from types import SimpleNamespace
+
+    from projects.saip_dpal.engine.hooks import EMAUpdateHook
     cfg = tiny_dpal_cfg(DPAL_DEMO, synthetic_root)
-    model = _build(cfg)
+    model = _build(cfg, max_iters=10)
     optim = build_optim_wrapper(model, cfg.optim_wrapper)
+    runner = SimpleNamespace(model=model, optim_wrapper=optim)
+    hook = EMAUpdateHook()
     batch = _batch(cfg)
     ema = model.ema_backbone
     assert not any(p.requires_grad for p in ema.parameters())
     key = 'cls_token'
-    initial = model.backbone.state_dict()[key].clone()
-    model.train_step(batch, optim)  # EMA step 0 copies, then the step
-    assert torch.equal(ema.module.state_dict()[key], initial)
-    stepped = model.backbone.state_dict()[key].clone()
-    assert not torch.equal(stepped, initial)
-    model.train_step(batch, optim)  # EMA step 1 averages `stepped` in
+    model.train_step(batch, optim)
+    hook.after_train_iter(runner, 0)  # EMA step 0 copies the student
+    first = model.backbone.state_dict()[key].clone()
+    assert torch.equal(ema.module.state_dict()[key], first)
+    model.train_step(batch, optim)
+    hook.after_train_iter(runner, 1)  # EMA step 1 averages it in
+    second = model.backbone.state_dict()[key].clone()
+    assert not torch.equal(first, second)
     m = 0.004 * (np.cos(np.pi * 1 / 10) + 1) / 2  # cosine 0.004 -> 0
-    expect = (1 - m) * initial + m * stepped
+    expect = (1 - m) * first + m * second
     assert torch.allclose(ema.module.state_dict()[key], expect, atol=1e-7)
     assert int(ema.steps) == 2
+    # with gradient accumulation only the stepping iterations update it
+    optim_acc = build_optim_wrapper(
+        model, dict(cfg.optim_wrapper, accumulative_counts=2))
+    optim_acc.initialize_count_status(model, 0, 4)
+    runner.optim_wrapper = optim_acc
+    for i in range(2):
+        model.train_step(batch, optim_acc)
+        hook.after_train_iter(runner, i)
+        assert int(ema.steps) == 2 + i
 
 
 def test_gate_weight_hook_on_plain_and_wrapped_models(synthetic_root):
@@ -223,3 +239,14 @@ def test_state_dict_leaves_the_teacher_out_and_loads_strictly(
     # the receiving model keeps its own teacher (from its teacher_checkpoint)
     assert any(not torch.equal(v, teacher[k])
                for k, v in other.teacher.state_dict().items())
+
+
+def test_losses_stay_fp32_and_finite_under_autocast(synthetic_root):
+    """bf16 autocast (the CPU's AMP): the mask, relations and losses are
+    computed in fp32."""
+    model, _, views = _tiny_model_and_views(synthetic_root)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        losses = model.loss([v * 30 for v in views])  # large activations
+    for key, value in losses.items():
+        assert value.dtype == torch.float32, key
+        assert torch.isfinite(value), key

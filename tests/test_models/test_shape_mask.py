@@ -25,15 +25,16 @@ def structured_tokens(seed, B, Np, C, scale=1., offset=0.):
     return (score * direction + noise + offset) * scale
 
 
+@pytest.mark.parametrize('method', ['eigh', 'power'])
 @pytest.mark.parametrize('seed', range(4))
 @pytest.mark.parametrize('B,Np,C', [(2, 32, 48),   # sklearn 'full' svd
                                     (8, 128, 64)])  # sklearn covariance eigh
-def test_reference_sign_matches_sklearn(seed, B, Np, C):
+def test_reference_sign_matches_sklearn(seed, B, Np, C, method):
     tokens = structured_tokens(seed, B, Np, C)
     # -tokens has the same component up to sign, so exactly one of the two
     # calls needs the flip: both matching sklearn proves the sign rule.
     for t in (tokens, -tokens):
-        mask = pca_shape_mask(t, sign='reference')
+        mask = pca_shape_mask(t, sign='reference', method=method)
         assert mask.shape == (B, Np, 1) and mask.dtype == torch.float32
         np.testing.assert_allclose(mask.numpy(), sklearn_mask(t), atol=1e-5)
     torch.testing.assert_close(
@@ -41,14 +42,27 @@ def test_reference_sign_matches_sklearn(seed, B, Np, C):
         atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize('method', ['eigh', 'power'])
 @pytest.mark.parametrize('seed', range(3))
-def test_reference_sign_matches_sklearn_random_features(seed):
-    """Unstructured features, as long as the top eigenvalue is separated."""
+def test_reference_sign_matches_sklearn_random_features(seed, method):
+    """Unstructured features, as long as the top eigenvalue is separated
+    (here the two largest are only 10% apart)."""
     gen = torch.Generator().manual_seed(seed)
     tokens = torch.randn(4, 16, 8, generator=gen) * torch.linspace(
         3, 0.5, 8)
     np.testing.assert_allclose(
-        pca_shape_mask(tokens).numpy(), sklearn_mask(tokens), atol=1e-5)
+        pca_shape_mask(tokens, method=method).numpy(), sklearn_mask(tokens),
+        atol=1e-5)
+
+
+def test_power_method_on_teacher_like_features():
+    """768-wide tokens of a ViT-B-sized batch: both methods agree."""
+    tokens = structured_tokens(0, 16, 128, 768)
+    torch.testing.assert_close(
+        pca_shape_mask(tokens, method='power'),
+        pca_shape_mask(tokens, method='eigh'), atol=1e-4, rtol=0)
+    with pytest.raises(ValueError, match='method must be one of'):
+        pca_shape_mask(tokens, method='svd')
 
 
 def blob_tokens(sign, B=2, h=16, w=8, C=32, seed=0):

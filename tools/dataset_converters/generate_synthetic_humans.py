@@ -13,6 +13,7 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+# the package's SUBSETS, repeated so that --help needs no heavy import
 SUBSETS = ('lup', 'coco', 'lip', 'market', 'pa100k')
 
 
@@ -37,31 +38,10 @@ def parse_args(argv=None):
     return args
 
 
-def format_summary(summary):
-    """Human-readable lines of a ``generate_synthetic_humans`` summary."""
-    lines = [f'synthetic humans in {summary["out_dir"]} '
-             f'(seed {summary["seed"]}, scale {summary["scale"]}, '
-             f'{summary["seconds"]:.1f}s)']
-    for name in SUBSETS:
-        info = summary.get(name)
-        if info is None:
-            continue
-        counts = []
-        for key, val in info.items():
-            if isinstance(val, dict):
-                val = ', '.join(f'{k} {v}' for k, v in val.items()
-                                if isinstance(v, int))
-                counts.append(f'{key}: {val}')
-            elif isinstance(val, int):
-                counts.append(f'{key} {val}')
-        lines.append(f'  {name:7s} {info["path"]}: ' + '; '.join(counts))
-    return '\n'.join(lines)
-
-
 def main(argv=None):
     args = parse_args(argv)
-    from projects.saip_dpal.datasets.synthetic import \
-        generate_synthetic_humans
+    from projects.saip_dpal.datasets.synthetic import (
+        format_summary, generate_synthetic_humans)
     summary = generate_synthetic_humans(
         args.out_dir, seed=args.seed, scale=args.scale, subsets=args.subsets)
     print(format_summary(summary))

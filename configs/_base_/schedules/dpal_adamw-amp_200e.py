@@ -2,7 +2,8 @@
 # no decay on bias / norm / position embeddings / tokens, lr 2.5e-4 per 256
 # images (auto-scaled to the real total batch), 10 linear warmup epochs then
 # a half-cycle cosine, fp16 autocast with a dynamic loss scale, gate-loss
-# weight 0.1 -> 0.01 after epoch 20.
+# weight 0.1 -> 0.01 after epoch 20, the student's EMA copy updated after
+# every optimizer step.
 max_epochs = 200
 warmup_epochs = 10
 optim_wrapper = dict(
@@ -29,7 +30,9 @@ param_scheduler = [
          convert_to_iter_based=True),
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
-custom_hooks = [dict(type='GateLossWeightHook', milestone=20,
-                     weights=(0.1, 0.01))]
+custom_hooks = [
+    dict(type='GateLossWeightHook', milestone=20, weights=(0.1, 0.01)),
+    dict(type='EMAUpdateHook'),  # the student's EMA copy
+]
 # lr above is per 256 images: the Runner scales it to the real batch
 auto_scale_lr = dict(base_batch_size=256, enable=True)

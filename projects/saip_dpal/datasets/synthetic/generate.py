@@ -54,3 +54,24 @@ def generate_synthetic_humans(out_dir, seed=0, scale=1.0, subsets=None):
             summary[name] = WRITERS[name](out_dir, int(seed), float(scale))
     summary['seconds'] = round(time.time() - t0, 2)
     return summary
+
+
+def format_summary(summary):
+    """Human-readable lines of a ``generate_synthetic_humans`` summary."""
+    lines = [f'synthetic humans in {summary["out_dir"]} '
+             f'(seed {summary["seed"]}, scale {summary["scale"]}, '
+             f'{summary["seconds"]:.1f}s)']
+    for name in SUBSETS:
+        info = summary.get(name)
+        if info is None:
+            continue
+        counts = []
+        for key, val in info.items():
+            if isinstance(val, dict):
+                val = ', '.join(f'{k} {v}' for k, v in val.items()
+                                if isinstance(v, int))
+                counts.append(f'{key}: {val}')
+            elif isinstance(val, int):
+                counts.append(f'{key} {val}')
+        lines.append(f'  {name:7s} {info["path"]}: ' + '; '.join(counts))
+    return '\n'.join(lines)

@@ -66,7 +66,9 @@ class DPAL(BaseSelfSupervisor):
             ``'centre'`` (the person is high). See :func:`pca_shape_mask`.
         ema (dict, optional): Keep a :class:`CosineEMA` copy of the student
             backbone (``ema_backbone``), e.g. ``dict(momentum=0.004,
-            end_momentum=0.)`` for momentum 0.996 -> 1 over all iterations.
+            end_momentum=0.)`` for momentum 0.996 -> 1 over all iterations;
+            updated by :class:`EMAUpdateHook` (its step count is saved, so
+            the schedule continues on resume).
         data_preprocessor (dict, optional): Defaults to
             ``SelfSupDataPreprocessor`` (set mean/std in the config).
         init_cfg (dict, optional): Initialisation config of the student.
@@ -130,6 +132,13 @@ class DPAL(BaseSelfSupervisor):
         self.teacher.eval()
         return self
 
+    def update_ema(self) -> None:
+        """Average the student backbone into ``ema_backbone`` (no-op
+        without one); :class:`EMAUpdateHook` calls it after each optimizer
+        step."""
+        if self.ema_backbone is not None:
+            self.ema_backbone.update_parameters(self.backbone)
+
     def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
         """Student tokens (B, 1 + N, Cs) of one batch of images."""
         return as_tokens(self.backbone(inputs))
@@ -154,9 +163,6 @@ class DPAL(BaseSelfSupervisor):
         if len(inputs) < 3:
             raise ValueError('DPAL needs [global, local(s)..., crowd] views, '
                              f'got {len(inputs)} inputs')
-        if self.training and self.ema_backbone is not None:
-            # averages in the student as the last optimizer step left it
-            self.ema_backbone.update_parameters(self.backbone)
         global_view, crowd = inputs[0], inputs[-1]
         local_views = inputs[1:-1]
         B = global_view.shape[0]
