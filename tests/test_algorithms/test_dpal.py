@@ -250,3 +250,28 @@ def test_losses_stay_fp32_and_finite_under_autocast(synthetic_root):
     for key, value in losses.items():
         assert value.dtype == torch.float32, key
         assert torch.isfinite(value), key
+
+
+@pytest.mark.parametrize('config', [DPAL_DEMO, 'dpal_solider_swin-tiny.py'])
+def test_loss_reads_no_device_value_on_the_host(config, synthetic_root,
+                                                monkeypatch):
+    """The whole loss runs on the meta device, where any host read of a
+    tensor value (.item(), bool(), nonzero, a data-dependent shape) raises:
+    on a GPU it would be a host-device synchronisation."""
+    import contextlib
+    autocast = torch.autocast
+    monkeypatch.setattr(
+        torch, 'autocast', lambda device_type, *a, **k: contextlib.
+        nullcontext() if device_type == 'meta' else autocast(
+            device_type, *a, **k))
+    cfg = tiny_dpal_cfg(config, synthetic_root)
+    init_default_scope('mmpretrain')
+    model = MODELS.build(cfg.model).to('meta')
+    sizes = [(64, 32), (32, 32), (32, 32), (64, 64)]
+    views = [torch.empty(2, 3, *s, device='meta') for s in sizes]
+    losses = model.loss(views)
+    assert set(losses) == set(ALIGN) | {'loss_gate', 'loss_expert'}
+    assert all(v.device.type == 'meta' and v.shape == () for v in
+               losses.values())
+    with pytest.raises(Exception, match='meta'):
+        losses['loss_global'].item()  # what the check relies on

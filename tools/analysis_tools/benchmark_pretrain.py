@@ -135,6 +135,8 @@ def main(argv=None):
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import init_default_scope
 
+    from mmengine.logging import MMLogger
+    MMLogger.get_instance('benchmark', log_level='WARNING')  # quiet init
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
