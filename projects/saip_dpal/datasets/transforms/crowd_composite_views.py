@@ -1,4 +1,4 @@
-"""Global, local and crowd views of one person image (DPAL)."""
+"""Global, local and crowd views of one person image (DPAL, SAIP)."""
 import copy
 from typing import List, Optional, Sequence, Tuple
 
@@ -48,19 +48,23 @@ def paste(canvas: np.ndarray, patches: Sequence[np.ndarray],
 
 @TRANSFORMS.register_module()
 class CrowdCompositeViews(BaseTransform):
-    """DPAL's views: one global, ``num_locals`` local and one crowd view.
+    """Global, ``num_locals`` local and one crowd view of a person image.
 
     The global and local views come from the input image through their own
     pipelines (mmpretrain cv2/PIL transforms, no normalisation: the data
     preprocessor normalises). The crowd view is a canvas drawn from
     ``canvas_root`` through ``canvas_pipeline``, with two persons
     alpha-blended into side-by-side boxes of ``paste_size``: the last local
-    view and the global view resized to ``paste_size``.
+    view (left) and the global view resized to ``paste_size`` (the
+    "region", right). DPAL uses one global view; SAIP adds a second global
+    view (``second_global_pipeline``) and the region itself as a view
+    (``with_region``).
 
     Required keys: ``img``. Modified keys: ``img`` becomes the list
-    ``[global (Hg, Wg, 3), local_1..local_n (Hl, Wl, 3), crowd (Hc, Wc, 3)]``.
-    Added keys: ``paste_boxes`` (2, 4) int64 (x1, y1, x2, y2) on the crowd
-    view, local box first.
+    ``[global (Hg, Wg, 3), [global_2 (Hg, Wg, 3)], local_1..local_n
+    (Hl, Wl, 3), [region (Hl, Wl, 3)], crowd (Hc, Wc, 3)]``. Added keys:
+    ``paste_boxes`` (2, 4) int64 (x1, y1, x2, y2) on the crowd view, the
+    local's box first, then the region's.
 
     Args:
         global_pipeline (list[dict]): Transforms of the global view.
@@ -71,6 +75,10 @@ class CrowdCompositeViews(BaseTransform):
         paste_size (tuple[int, int]): (h, w) of the pasted persons; must
             equal the local views' size. Defaults to (128, 96).
         alpha (float): Person weight in the blend. Defaults to 0.7.
+        second_global_pipeline (list[dict], optional): Transforms of a
+            second global view (SAIP's g2). Defaults to None.
+        with_region (bool): Also return the pasted region (the resized
+            global view) as a view. Defaults to False.
     """
 
     def __init__(self,
@@ -80,7 +88,9 @@ class CrowdCompositeViews(BaseTransform):
                  canvas_root: str,
                  num_locals: int = 2,
                  paste_size: Tuple[int, int] = (128, 96),
-                 alpha: float = 0.7) -> None:
+                 alpha: float = 0.7,
+                 second_global_pipeline: Optional[List[dict]] = None,
+                 with_region: bool = False) -> None:
         if num_locals < 1:
             raise ValueError(f'num_locals must be >= 1, got {num_locals}')
         if not 0. <= alpha <= 1.:
@@ -88,6 +98,9 @@ class CrowdCompositeViews(BaseTransform):
         self.global_pipeline = Compose(global_pipeline)
         self.local_pipeline = Compose(local_pipeline)
         self.canvas_pipeline = Compose(canvas_pipeline)
+        self.second_global_pipeline = None if second_global_pipeline is \
+            None else Compose(second_global_pipeline)
+        self.with_region = with_region
         self.canvas_root = canvas_root
         self.num_locals = num_locals
         self.paste_size = tuple(paste_size)
@@ -107,6 +120,9 @@ class CrowdCompositeViews(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         global_view = self._view(self.global_pipeline, results)
+        globals_ = [global_view]
+        if self.second_global_pipeline is not None:
+            globals_.append(self._view(self.second_global_pipeline, results))
         locals_ = [
             self._view(self.local_pipeline, results)
             for _ in range(self.num_locals)
@@ -118,15 +134,20 @@ class CrowdCompositeViews(BaseTransform):
             raise InputDataError(
                 f'local views are {locals_[-1].shape[0]}x'
                 f'{locals_[-1].shape[1]} but paste_size is {h}x{w}')
-        person = mmcv.imresize(
+        region = mmcv.imresize(
             global_view, (w, h), interpolation='bicubic', backend='cv2')
         boxes = side_by_side_boxes(canvas.shape[:2], (h, w), 2)
-        crowd = paste(canvas, [locals_[-1], person], boxes, self.alpha)
-        results['img'] = [global_view, *locals_, crowd]
+        crowd = paste(canvas, [locals_[-1], region], boxes, self.alpha)
+        results['img'] = [
+            *globals_, *locals_, *([region] if self.with_region else []),
+            crowd
+        ]
         results['paste_boxes'] = boxes
         return results
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(num_locals={self.num_locals}, '
+                f'second_global={self.second_global_pipeline is not None}, '
+                f'with_region={self.with_region}, '
                 f'paste_size={self.paste_size}, alpha={self.alpha}, '
                 f'canvas_root={self.canvas_root!r})')

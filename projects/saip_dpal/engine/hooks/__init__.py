@@ -1,4 +1,5 @@
 from .ema_update_hook import EMAUpdateHook
 from .gate_loss_weight_hook import GateLossWeightHook
+from .teacher_temperature_hook import TeacherTemperatureHook
 
-__all__ = ['EMAUpdateHook', 'GateLossWeightHook']
+__all__ = ['EMAUpdateHook', 'GateLossWeightHook', 'TeacherTemperatureHook']

@@ -1,3 +1,4 @@
 from .solider_swin_transformer import SOLIDERSwinTransformer
+from .saip_vision_transformer import SAIPVisionTransformer
 
-__all__ = ['SOLIDERSwinTransformer']
+__all__ = ['SOLIDERSwinTransformer', 'SAIPVisionTransformer']

@@ -1,3 +1,4 @@
+from .anchor_mask import anchor_keep_ids, keep_ids_from_base_mask
 from .attention import SDPAMultiheadAttention
 from .shape_mask import pca_shape_mask
 from .token_grid import as_tokens, resize_patch_tokens, token_grid
@@ -9,5 +10,6 @@ from .teacher_checkpoints import (convert_path_state_dict,
 __all__ = [
     'SDPAMultiheadAttention', 'pca_shape_mask', 'convert_path_state_dict',
     'convert_solider_state_dict', 'load_teacher_weights', 'path_vit_teacher',
-    'solider_swin_teacher', 'as_tokens', 'resize_patch_tokens', 'token_grid'
+    'solider_swin_teacher', 'as_tokens', 'resize_patch_tokens', 'token_grid',
+    'anchor_keep_ids', 'keep_ids_from_base_mask'
 ]
