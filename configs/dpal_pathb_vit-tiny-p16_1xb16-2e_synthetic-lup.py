@@ -6,8 +6,6 @@ _base_ = ['./dpal_pathb_vit-tiny-p16_8xb256-amp-200e_lup1m.py']
 
 data_root = '{{ fileDirname }}/../data/synthetic/'
 global_size, local_size, crowd_size = (128, 64), (64, 48), (128, 128)
-crop = dict(type='RandomResizedCrop', interpolation='bicubic',
-            backend='pillow')
 views = dict(
     type='CrowdCompositeViews',
     num_locals=2,
@@ -15,23 +13,18 @@ views = dict(
     alpha=0.7,
     canvas_root=data_root + 'canvas/',
     global_pipeline=[
-        dict(**crop, scale=global_size, crop_ratio_range=(0.8, 1.0),
-             aspect_ratio_range=_base_.person_ratio),
-        *_base_.color_aug,
-        dict(**_base_.blur, prob=1.0),
+        dict(**_base_.person_crop, scale=global_size,
+             crop_ratio_range=(0.8, 1.0)),
+        *_base_.global_augs,
     ],
     local_pipeline=[
-        dict(**crop, scale=local_size, crop_ratio_range=(0.05, 0.8),
-             aspect_ratio_range=_base_.person_ratio),
-        *_base_.color_aug,
-        dict(**_base_.blur, prob=0.5),
+        dict(**_base_.person_crop, scale=local_size,
+             crop_ratio_range=(0.05, 0.8)),
+        *_base_.local_augs,
     ],
     canvas_pipeline=[
-        dict(**crop, scale=crowd_size, crop_ratio_range=(0.2, 1.0),
-             aspect_ratio_range=(3 / 4, 4 / 3)),
-        *_base_.color_aug,
-        dict(**_base_.blur, prob=0.1),
-        dict(type='Solarize', thr=128, prob=0.2),
+        dict(**_base_.canvas_crop, scale=crowd_size),
+        *_base_.solarized_augs,
     ])
 train_dataloader = dict(
     batch_size=16,

@@ -1,5 +1,6 @@
 # DPAL: PATH-B teacher -> vit-tiny-p16 student, the paper's recipe
-# (8 GPUs x 256 images, 200 epochs on LUP1M, fp16 AMP). Short alias: dpal_pathb_vit-tiny.py
+# (8 GPUs x 256 images, 200 epochs on LUP1M, fp16 AMP). Short alias:
+# dpal_pathb_vit-tiny.py
 #   tools/dist_train.sh configs/dpal_pathb_vit-tiny.py 8
 # The teacher weights must be converted first (tools/model_converters/).
 _base_ = [

@@ -1,8 +1,9 @@
 """The main job on the embedded default data (``make demo``).
 
 1. writes the synthetic human-centric datasets (skipped when present);
-2. trains the DPAL demo config (PATH-B -> ViT-Ti at half resolution) on the
-   synthetic LUPerson crops and scene canvases;
+2. trains the DPAL demo config (PATH-B -> ViT-Ti at half resolution), then
+   the SAIP demo config (ViT-Ti), on the synthetic LUPerson crops and scene
+   canvases;
 3. prints what the run did: iterations, each loss term first -> last, images/s.
 """
 import argparse
@@ -20,8 +21,11 @@ from mmengine.runner import Runner  # noqa: E402
 from projects.saip_dpal.datasets.synthetic import (  # noqa: E402
     format_summary, generate_synthetic_humans)
 
-DEMO_CONFIG = osp.join(ROOT, 'configs',
-                       'dpal_pathb_vit-tiny-p16_1xb16-2e_synthetic-lup.py')
+DEMO_CONFIGS = [
+    osp.join(ROOT, 'configs', name)
+    for name in ('dpal_pathb_vit-tiny-p16_1xb16-2e_synthetic-lup.py',
+                 'saip_vit-tiny-p16_1xb8-2e_synthetic-lup.py')
+]
 
 
 def parse_args(argv=None):
@@ -32,9 +36,11 @@ def parse_args(argv=None):
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--scale', type=float, default=1.0,
                         help='synthetic dataset size factor')
-    parser.add_argument('--config', default=DEMO_CONFIG)
+    parser.add_argument('--config', nargs='+', default=DEMO_CONFIGS,
+                        help='configs to train, one after the other')
     parser.add_argument('--work-dir',
-                        default=osp.join(ROOT, 'work_dirs', 'demo'))
+                        default=osp.join(ROOT, 'work_dirs', 'demo'),
+                        help='each config gets a sub-folder of this')
     parser.add_argument('--max-epochs', type=int, default=None,
                         help='override the config (e.g. 1 for a quick check)')
     return parser.parse_args(argv)
@@ -50,8 +56,16 @@ def main(argv=None):
     else:
         print(f'[demo] reusing synthetic data in {args.data}')
 
-    cfg = Config.fromfile(args.config)
-    cfg.work_dir = args.work_dir
+    for config in args.config:
+        train(config, args)
+
+
+def train(config, args):
+    """Train one demo config on the synthetic data; print what it did."""
+    name = osp.splitext(osp.basename(config))[0]
+    cfg = Config.fromfile(config)
+    cfg.work_dir = osp.join(args.work_dir, name)
+    cfg.experiment_name = f'{name}_{time.strftime("%Y%m%d_%H%M%S")}'
     dataset = cfg.train_dataloader.dataset
     dataset.data_root = args.data
     for t in dataset.pipeline:  # views drawing crowd canvases
@@ -65,8 +79,8 @@ def main(argv=None):
     runner.train()
     seconds = time.time() - t0
     images = runner.iter * cfg.train_dataloader.batch_size
-    print(f'[demo] {osp.basename(args.config)}: {runner.iter} iterations, '
-          f'{images / seconds:.1f} images/s, work_dir {args.work_dir}')
+    print(f'[demo] {name}: {runner.iter} iterations, '
+          f'{images / seconds:.1f} images/s, work_dir {cfg.work_dir}')
     scalars = runner.message_hub.log_scalars
     for key in sorted(k for k in scalars if k.startswith('train/loss')):
         values = scalars[key].data[0]

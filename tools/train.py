@@ -42,7 +42,8 @@ def parse_args(argv=None):
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
-        help='scale the lr by actual batch size / auto_scale_lr.base_batch_size')
+        help='scale the lr by actual batch size / '
+        'auto_scale_lr.base_batch_size')
     add_common_args(parser)
     args = parser.parse_args(argv)
     return parser, args

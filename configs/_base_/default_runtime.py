@@ -1,5 +1,6 @@
 # Runtime shared by every saip-dpal config: registries, hooks, environment.
-custom_imports = dict(imports=['projects.saip_dpal'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['projects.saip_dpal'], allow_failed_imports=False)
 default_scope = 'mmpretrain'
 
 default_hooks = dict(

@@ -6,7 +6,8 @@ mmengine's own checkpoints loadable under ``torch.load(weights_only=True)``.
 """
 from .version import __version__
 from .engine import register_checkpoint_safe_globals
-from . import datasets, engine, evaluation, models  # noqa: F401  (registration)
+# imported for registration
+from . import datasets, engine, evaluation, models  # noqa: F401
 
 register_checkpoint_safe_globals()
 

@@ -5,39 +5,22 @@ import copy
 import numpy as np
 import pytest
 import torch
-from dpal_helpers import (DPAL_ALIASES, DPAL_DEMO, TINY_SIZES, shrink_views,
-                          tiny_dpal_cfg)
-from mmengine.dataset import default_collate
-from mmengine.logging import MessageHub
+from pretrain_helpers import (DPAL_ALIASES, DPAL_DEMO, TINY_SIZES,
+                              build_model, one_batch, shrink_views,
+                              tiny_cfg)
 from mmengine.model import MMDistributedDataParallel
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
-from mmpretrain.registry import DATASETS, MODELS
+from mmpretrain.registry import MODELS
 
 ALIGN = ('loss_global', 'loss_local', 'loss_relation')
 
 
-def _build(cfg, max_iters=10):
-    # the EMA's cosine schedule reads max_iters (the Runner sets it)
-    MessageHub.get_current_instance().update_info('max_iters', max_iters)
-    init_default_scope('mmpretrain')
-    import projects.saip_dpal  # noqa: F401
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    return model
-
-
-def _batch(cfg, indices=(0, 1), seed=0):
-    np.random.seed(seed)
-    dataset = DATASETS.build(cfg.train_dataloader.dataset)
-    return default_collate([dataset[i] for i in indices])
-
-
 @pytest.mark.parametrize('config', DPAL_ALIASES)
 def test_every_pair_trains_one_step(config, synthetic_root):
-    cfg = tiny_dpal_cfg(config, synthetic_root)
-    model = _build(cfg)
+    cfg = tiny_cfg(config, synthetic_root)
+    model = build_model(cfg)
     optim = build_optim_wrapper(model, cfg.optim_wrapper)
     teacher_before = copy.deepcopy(model.teacher.state_dict())
     student_before = copy.deepcopy(model.backbone.state_dict())
@@ -57,7 +40,7 @@ def test_every_pair_trains_one_step(config, synthetic_root):
                                     'pattern_queries', 'position_bias'))
             assert (g['weight_decay'] == 0) == no_decay, name
 
-    log = model.train_step(_batch(cfg), optim)
+    log = model.train_step(one_batch(cfg), optim)
     for key in ALIGN + ('loss_gate', 'loss_expert'):
         assert torch.isfinite(log[key]), (key, log[key])
     assert log['loss_gate'] > 0 and log['loss_relation'] > 0
@@ -72,10 +55,10 @@ def test_every_pair_trains_one_step(config, synthetic_root):
 
 
 def _tiny_model_and_views(synthetic_root):
-    cfg = tiny_dpal_cfg(DPAL_DEMO, synthetic_root)
+    cfg = tiny_cfg(DPAL_DEMO, synthetic_root)
     torch.manual_seed(0)
-    model = _build(cfg)
-    data = model.data_preprocessor(_batch(cfg), True)
+    model = build_model(cfg)
+    data = model.data_preprocessor(one_batch(cfg), True)
     return model, cfg, data['inputs']
 
 
@@ -96,12 +79,12 @@ def test_each_alignment_term_answers_to_its_own_view(synthetic_root):
 
 
 def test_fifty_steps_on_one_batch_lower_the_loss(synthetic_root):
-    cfg = tiny_dpal_cfg(DPAL_DEMO, synthetic_root)
+    cfg = tiny_cfg(DPAL_DEMO, synthetic_root)
     torch.manual_seed(0)
-    model = _build(cfg)
+    model = build_model(cfg)
     cfg.optim_wrapper.optimizer.lr = 5e-4
     optim = build_optim_wrapper(model, cfg.optim_wrapper)
-    batch = _batch(cfg, indices=(0, 1, 2, 3))
+    batch = one_batch(cfg, indices=(0, 1, 2, 3))
     totals = []
     for _ in range(50):
         log = model.train_step(batch, optim)
@@ -114,12 +97,12 @@ def test_ema_copy_follows_the_student_by_the_cosine_rule(synthetic_root):
     from types import SimpleNamespace
 
     from projects.saip_dpal.engine.hooks import EMAUpdateHook
-    cfg = tiny_dpal_cfg(DPAL_DEMO, synthetic_root)
-    model = _build(cfg, max_iters=10)
+    cfg = tiny_cfg(DPAL_DEMO, synthetic_root)
+    model = build_model(cfg, max_iters=10)
     optim = build_optim_wrapper(model, cfg.optim_wrapper)
     runner = SimpleNamespace(model=model, optim_wrapper=optim)
     hook = EMAUpdateHook()
-    batch = _batch(cfg)
+    batch = one_batch(cfg)
     ema = model.ema_backbone
     assert not any(p.requires_grad for p in ema.parameters())
     key = 'cls_token'
@@ -168,7 +151,7 @@ def test_gate_weight_hook_on_plain_and_wrapped_models(synthetic_root):
 
 def test_crowd_view_blends_the_two_persons_side_by_side(synthetic_root):
     from projects.saip_dpal.datasets.transforms import CrowdCompositeViews
-    cfg = tiny_dpal_cfg(DPAL_DEMO, synthetic_root)
+    cfg = tiny_cfg(DPAL_DEMO, synthetic_root)
     views_cfg = copy.deepcopy(cfg.train_dataloader.dataset.pipeline[1])
     views_cfg.pop('type')
     # no augmentation after the crops: the blend can be recomputed
@@ -201,7 +184,7 @@ def test_crowd_view_blends_the_two_persons_side_by_side(synthetic_root):
 def test_paste_boxes_that_do_not_fit_are_a_clear_error(synthetic_root):
     from projects.saip_dpal.datasets.transforms import CrowdCompositeViews
     from projects.saip_dpal.utils import InputDataError
-    cfg = tiny_dpal_cfg(DPAL_DEMO, synthetic_root)
+    cfg = tiny_cfg(DPAL_DEMO, synthetic_root)
     views_cfg = shrink_views(
         cfg.train_dataloader.dataset.pipeline[1],
         dict(TINY_SIZES, local_pipeline=(48, 40)))
@@ -225,13 +208,13 @@ def test_missing_canvas_folder_is_named(synthetic_root, tmp_path):
 
 def test_state_dict_leaves_the_teacher_out_and_loads_strictly(
         synthetic_root):
-    cfg = tiny_dpal_cfg(DPAL_DEMO, synthetic_root)
-    model = _build(cfg)
+    cfg = tiny_cfg(DPAL_DEMO, synthetic_root)
+    model = build_model(cfg)
     state = model.state_dict()
     assert not [k for k in state if k.startswith('teacher.')]
     assert any(k.startswith('ema_backbone.module.') for k in state)
     teacher = copy.deepcopy(model.teacher.state_dict())
-    other = _build(cfg)  # another random student and teacher
+    other = build_model(cfg)  # another random student and teacher
     result = other.load_state_dict(state, strict=True)
     assert not result.missing_keys and not result.unexpected_keys
     for k, v in other.backbone.state_dict().items():
@@ -264,7 +247,7 @@ def test_loss_reads_no_device_value_on_the_host(config, synthetic_root,
         torch, 'autocast', lambda device_type, *a, **k: contextlib.
         nullcontext() if device_type == 'meta' else autocast(
             device_type, *a, **k))
-    cfg = tiny_dpal_cfg(config, synthetic_root)
+    cfg = tiny_cfg(config, synthetic_root)
     init_default_scope('mmpretrain')
     model = MODELS.build(cfg.model).to('meta')
     sizes = [(64, 32), (32, 32), (32, 32), (64, 64)]

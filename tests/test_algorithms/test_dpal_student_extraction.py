@@ -3,7 +3,7 @@ backbone: its weights load with zero missing/unexpected keys into the same
 arch built without the plugin, and give identical outputs."""
 import pytest
 import torch
-from dpal_helpers import tiny_dpal_cfg
+from pretrain_helpers import tiny_cfg
 from mmengine.registry import init_default_scope
 
 from mmpretrain.models import SwinTransformer, VisionTransformer
@@ -18,7 +18,7 @@ PLAIN = dict(VisionTransformer=VisionTransformer,
 def test_student_loads_into_plain_backbone(config, synthetic_root):
     init_default_scope('mmpretrain')
     import projects.saip_dpal  # noqa: F401
-    cfg = tiny_dpal_cfg(config, synthetic_root)
+    cfg = tiny_cfg(config, synthetic_root)
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     model.init_weights()

@@ -51,7 +51,8 @@ def test_corrupt_and_missing_images_name_the_file(folder):
     assert str(err.value) == ('corrupt or unreadable image: '
                               f'{folder}/b/c/3.jpg')
     (folder / 'a' / '0.jpg').unlink()
-    with pytest.raises(InputDataError, match=r'^missing image file: .*a/0\.jpg$'):
+    with pytest.raises(InputDataError,
+                       match=r'^missing image file: .*a/0\.jpg$'):
         ds[idx.index(str(folder / 'a' / '0.jpg'))]
 
 

@@ -297,8 +297,8 @@ def test_lip_left_right_follow_the_keypoints(full):
         reach = 0.1 * (person.amodal_box[3] - person.amodal_box[1])
         chains = {}
         for side in ('left', 'right'):
-            arm = [k[kp[f'{side}_{j}']] for j in ('shoulder', 'elbow',
-                                                   'wrist')]
+            arm = [k[kp[f'{side}_{j}']]
+                   for j in ('shoulder', 'elbow', 'wrist')]
             leg = [k[kp[f'{side}_{j}']] for j in ('hip', 'knee', 'ankle')]
             chains[side, 'arm'] = list(zip(arm[:-1], arm[1:]))
             chains[side, 'leg'] = list(zip(leg[:-1], leg[1:]))

@@ -13,6 +13,7 @@ TOOLS = ['tools/train.py', 'tools/test.py', 'tools/run_demo.py',
          'tools/dataset_converters/generate_synthetic_humans.py']
 MAE = 'configs/mae_vit-tiny-p16_1xb16-4e_synthetic-lup.py'
 DPAL_DEMO = 'configs/dpal_pathb_vit-tiny-p16_1xb16-2e_synthetic-lup.py'
+SAIP_DEMO = 'configs/saip_vit-tiny-p16_1xb8-2e_synthetic-lup.py'
 
 
 def run(args, cwd, **kwargs):
@@ -55,7 +56,7 @@ def test_unwritable_work_dir_fails_before_training(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('config', [MAE, DPAL_DEMO])
+@pytest.mark.parametrize('config', [MAE, DPAL_DEMO, SAIP_DEMO])
 def test_dist_train_two_cpu_processes(config, synthetic_root, tmp_path):
     """tools/dist_train.sh CONFIG 2 -> two gloo processes share the work:
     8 images, 2 per process and iteration, one epoch = 2 iterations."""
@@ -72,7 +73,7 @@ def test_dist_train_two_cpu_processes(config, synthetic_root, tmp_path):
         'train_dataloader.persistent_workers=False', 'train_cfg.max_epochs=1',
         'default_hooks.logger.interval=1'
     ]
-    if config == DPAL_DEMO:
+    if config != MAE:
         options.append('train_dataloader.dataset.pipeline.1.canvas_root='
                        f'{synthetic_root}/canvas')
     out = subprocess.run([
@@ -96,8 +97,8 @@ def test_corrupt_image_stops_training_with_one_line(tmp_path):
     folder = tmp_path / 'LUPerson' / 'v0'
     folder.mkdir(parents=True)
     for i in range(3):
-        cv2.imwrite(str(folder / f'{i}.jpg'), np.full((64, 32, 3), 90 * i,
-                                                       np.uint8))
+        cv2.imwrite(str(folder / f'{i}.jpg'),
+                    np.full((64, 32, 3), 90 * i, np.uint8))
     (folder / '1.jpg').write_bytes(b'\x00garbage')
     out = run([
         sys.executable, 'tools/train.py', MAE, '--work-dir',

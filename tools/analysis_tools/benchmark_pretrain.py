@@ -68,8 +68,13 @@ def view_shapes(cfg):
         s = t['scale']
         return (s, s) if isinstance(s, int) else tuple(s)
 
-    return [crop('global_pipeline')] + [crop('local_pipeline')] * views.get(
-        'num_locals', 2) + [crop('canvas_pipeline')]
+    shapes = [crop('global_pipeline')]
+    if views.get('second_global_pipeline'):
+        shapes.append(crop('global_pipeline'))
+    shapes += [crop('local_pipeline')] * views.get('num_locals', 2)
+    if views.get('with_region'):
+        shapes.append(crop('local_pipeline'))
+    return shapes + [crop('canvas_pipeline')]
 
 
 def random_batch(cfg, batch_size):
@@ -81,8 +86,13 @@ def random_batch(cfg, batch_size):
         torch.randint(0, 256, (batch_size, 3, h, w), generator=g,
                       dtype=torch.uint8) for h, w in view_shapes(cfg)
     ]
-    return dict(inputs=inputs,
-                data_samples=[DataSample() for _ in range(batch_size)])
+    # two side-by-side paste boxes of the local size on the canvas
+    (h, w), (H, _) = view_shapes(cfg)[-2:]
+    boxes = torch.tensor([[0, 0, w, h], [w, H - h, 2 * w, H]])
+    samples = [DataSample() for _ in range(batch_size)]
+    for sample in samples:
+        sample.set_field(boxes.clone(), 'paste_boxes', field_type='metainfo')
+    return dict(inputs=inputs, data_samples=samples)
 
 
 def data_only(cfg, args):
@@ -181,8 +191,11 @@ def main(argv=None):
                           persistent_workers=False)
         batch = next(iter(Runner.build_dataloader(loader_cfg, seed=0)))
 
-    def step():
+    update_ema = getattr(model, 'update_ema', lambda: None)
+
+    def step():  # what one training iteration runs, EMAUpdateHook included
         model.train_step(batch, optim)
+        update_ema()
 
     for _ in range(args.warmup):
         step()
@@ -197,10 +210,16 @@ def main(argv=None):
 
     # a second, synchronised pass splits the step into its parts
     teacher_t, pca_t = PartTimer(sync), PartTimer(sync)
+    # DPAL calls its frozen teacher; SAIP its EMA teacher's backbone
     patched = []
-    if hasattr(model, 'teacher'):
-        model.teacher.forward = teacher_t.wrap(model.teacher.forward)
-        patched.append(model.teacher)
+    teacher = getattr(model, 'teacher', None)
+    if teacher is not None:
+        owner = teacher.module.backbone if hasattr(teacher, 'module') \
+            else teacher
+        name = 'forward_tokens' if hasattr(owner, 'forward_tokens') \
+            else 'forward'
+        setattr(owner, name, teacher_t.wrap(getattr(owner, name)))
+        patched.append((owner, name))
     algo_module = sys.modules[type(model).__module__]
     pca_fn = getattr(algo_module, 'pca_shape_mask', None)
     if pca_fn is not None:
@@ -212,8 +231,8 @@ def main(argv=None):
         sync()
         split_s = (time.perf_counter() - t0) / args.iters
     finally:
-        for m in patched:
-            del m.forward
+        for owner, name in patched:
+            delattr(owner, name)
         if pca_fn is not None:
             algo_module.pca_shape_mask = pca_fn
     teacher_ms = 1000 * teacher_t.total / args.iters
@@ -234,11 +253,12 @@ def main(argv=None):
           f'{args.iters} timed iterations after {args.warmup}')
     print(f'throughput: {batch_size / step_s:.1f} images/s, '
           f'{1000 * step_s:.1f} ms/iter')
+    pca_txt = f'shape-mask PCA {pca_ms:.2f} ms ' \
+        f'({100 * pca_ms / (1000 * split_s):.2f}% of the step), ' \
+        if pca_fn is not None else ''
     print(f'split (synchronised pass, {1000 * split_s:.1f} ms/iter): '
-          f'teacher {teacher_ms:.1f} ms, shape-mask PCA {pca_ms:.2f} ms '
-          f'({100 * pca_ms / (1000 * split_s):.2f}% of the step), '
-          f'student + decoder + losses + backward + optimizer '
-          f'{rest_ms:.1f} ms')
+          f'teacher {teacher_ms:.1f} ms, {pca_txt}student + heads + '
+          f'losses + backward + optimizer {rest_ms:.1f} ms')
     print(f'peak memory: {peak_txt}')
 
     if cuda:  # host-device synchronisations inside the loss

@@ -3,6 +3,7 @@ from .launch import check_work_dir_writable, prepare_cpu_distributed
 from .runner_cli import add_common_args, load_config, merge_common_args
 
 __all__ = [
-    'InputDataError', 'add_common_args', 'check_work_dir_writable', 'load_config',
+    'InputDataError', 'add_common_args', 'check_work_dir_writable',
+    'load_config',
     'merge_common_args', 'one_line', 'prepare_cpu_distributed'
 ]

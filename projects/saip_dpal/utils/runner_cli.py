@@ -8,7 +8,8 @@ from mmengine.config import Config, DictAction
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
     """Arguments both tools take, with mmpretrain's meaning."""
-    parser.add_argument('--work-dir', help='directory for logs and checkpoints')
+    parser.add_argument(
+        '--work-dir', help='directory for logs and checkpoints')
     parser.add_argument(
         '--cfg-options',
         nargs='+',

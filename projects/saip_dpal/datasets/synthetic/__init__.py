@@ -13,7 +13,8 @@ from .skeleton import COCO_SKELETON, FLIP_PAIRS, KEYPOINT_NAMES, SKELETON, \
     Body, Pose, pose_joints, sample_body, sample_pose
 
 __all__ = [
-    'generate_synthetic_humans', 'format_summary', 'SUBSETS', 'BackgroundSampler',
+    'generate_synthetic_humans', 'format_summary', 'SUBSETS',
+    'BackgroundSampler',
     'available_photos', 'Identity', 'IDENTITY_ATTRIBUTES',
     'attribute_distance', 'sample_identity', 'sample_identities',
     'PA100K_ATTRIBUTES', 'LIP_CLASSES', 'PARTS', 'Canvas', 'RenderedPerson',

@@ -2,7 +2,6 @@
 from typing import Dict, List, Optional
 
 import torch
-import torch.nn as nn
 from mmengine.logging import print_log
 
 from mmpretrain.models import BaseSelfSupervisor, CosineEMA

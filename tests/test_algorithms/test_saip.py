@@ -1,0 +1,122 @@
+"""SAIP: every shipped config trains, the EMA teacher gets no gradient and
+moves by the EMA rule, the search targets line up with the paste boxes, and
+CSR / CSS learn on a fixed batch."""
+import copy
+
+import numpy as np
+import pytest
+import torch
+from mmengine.optim import build_optim_wrapper
+from pretrain_helpers import (SAIP_CONFIGS, SAIP_DEMO, build_model,
+                              one_batch, tiny_cfg)
+
+TERMS = ('loss_csm_rep', 'loss_csm_att', 'loss_csr', 'loss_css_inst',
+         'loss_css_roi')
+
+
+@pytest.mark.parametrize('config', SAIP_CONFIGS + [SAIP_DEMO])
+def test_every_config_trains_one_step(config, synthetic_root):
+    cfg = tiny_cfg(config, synthetic_root)
+    model = build_model(cfg)
+    optim = build_optim_wrapper(model, cfg.optim_wrapper)
+    optimised = {id(p) for g in optim.optimizer.param_groups
+                 for p in g['params']}
+    assert not optimised & {id(p) for p in model.teacher.parameters()}
+    teacher_before = copy.deepcopy(model.teacher.module.state_dict())
+
+    log = model.train_step(one_batch(cfg), optim)
+    assert set(TERMS) <= set(log)
+    for key in TERMS:
+        assert torch.isfinite(log[key]), (key, log[key])
+    for p in model.teacher.parameters():
+        assert p.grad is None and not p.requires_grad
+    # before update_ema() the teacher has not moved
+    for k, v in model.teacher.module.state_dict().items():
+        assert torch.equal(v, teacher_before[k]), k
+
+
+def test_teacher_moves_by_the_ema_rule(synthetic_root):
+    cfg = tiny_cfg(SAIP_DEMO, synthetic_root)
+    model = build_model(cfg, max_iters=10)
+    optim = build_optim_wrapper(model, cfg.optim_wrapper)
+    batch = one_batch(cfg)
+    model.train_step(batch, optim)
+    model.update_ema()  # EMA step 0 copies the student
+    key = 'backbone.cls_token'
+    student = dict(model._student_for_teacher().named_parameters())
+    first = student[key].detach().clone()
+    assert torch.equal(model.teacher.module.state_dict()[key], first)
+    model.train_step(batch, optim)
+    second = student[key].detach().clone()
+    model.update_ema()
+    m = 0.004 * (np.cos(np.pi * 1 / 10) + 1) / 2  # cosine 0.996 -> 1
+    expect = (1 - m) * first + m * second
+    torch.testing.assert_close(
+        model.teacher.module.state_dict()[key], expect, atol=1e-7, rtol=0)
+    # the attention relation is zero while teacher == student
+    model2 = build_model(cfg)
+    data = model2.data_preprocessor(batch, True)
+    with torch.no_grad():
+        losses = model2.loss(data['inputs'], data['data_samples'])
+    assert abs(float(losses['loss_csm_att'])) < 1e-6
+
+
+def test_search_targets_line_up_with_the_paste_boxes(synthetic_root):
+    from projects.saip_dpal.models.algorithms import boxes_to_masks
+    from projects.saip_dpal.models.heads import mask_to_grid
+    boxes = torch.tensor([[16, 32, 48, 96], [64, 0, 96, 64]])
+    masks = boxes_to_masks(boxes, (112, 112))
+    assert masks.shape == (2, 112, 112)
+    assert masks[0].sum() == 32 * 64 and masks[0, 32, 16] == 1
+    assert masks[0, 31, 16] == 0 and masks[0, 32, 48] == 0
+    grid = mask_to_grid(masks, (7, 7))  # 16-pixel patches
+    expect = torch.zeros(2, 7, 7)
+    expect[0, 2:6, 1:3] = 1
+    expect[1, 0:4, 4:6] = 1
+    assert torch.equal(grid, expect)
+
+    # the views put the region (resized g1) and l_{n-1} in those boxes
+    cfg = tiny_cfg(SAIP_DEMO, synthetic_root)
+    views_cfg = copy.deepcopy(cfg.train_dataloader.dataset.pipeline[1])
+    views_cfg.pop('type')
+    for key in ('global_pipeline', 'second_global_pipeline',
+                'local_pipeline', 'canvas_pipeline'):
+        views_cfg[key] = views_cfg[key][:1]  # crops only
+    from projects.saip_dpal.datasets.transforms import CrowdCompositeViews
+    views = CrowdCompositeViews(**views_cfg)
+    img = np.random.RandomState(0).randint(0, 255, (200, 90, 3), np.uint8)
+    out = views(dict(img=img))
+    g1, g2, *locals_, region, ref = out['img']
+    assert g1.shape == g2.shape == (64, 32, 3) and ref.shape == (64, 64, 3)
+    assert len(locals_) == 3 and region.shape == locals_[-1].shape
+    (ax1, ay1, ax2, ay2), (bx1, by1, bx2, by2) = out['paste_boxes']
+    assert bx1 >= ax2
+    # blended: 0.7 person + 0.3 canvas, so the box content follows the
+    # person closely
+    for person, (x1, y1, x2, y2) in ((locals_[-1], out['paste_boxes'][0]),
+                                     (region, out['paste_boxes'][1])):
+        diff = ref[y1:y2, x1:x2].astype(float) - 0.7 * person
+        assert diff.min() >= -1 and diff.max() <= 0.3 * 255 + 1
+
+
+def test_fifty_steps_on_one_batch_lower_csr_and_css(synthetic_root):
+    cfg = tiny_cfg(SAIP_DEMO, synthetic_root)
+    torch.manual_seed(0)
+    model = build_model(cfg, max_iters=50)
+    cfg.optim_wrapper.optimizer.lr = 1e-3
+    optim = build_optim_wrapper(model, cfg.optim_wrapper)
+    batch = one_batch(cfg, indices=(0, 1, 2, 3))
+    logs = []
+    for _ in range(50):
+        np.random.seed(0)  # same rescale factors every step
+        logs.append({k: float(v.detach()) for k, v in
+                     model.train_step(batch, optim).items()})
+        model.update_ema()
+
+    def mean(key, part):
+        return np.mean([log[key] for log in part])
+
+    for key, factor in (('loss_csr', 0.8), ('loss_css_inst', 0.5),
+                        ('loss_css_roi', 0.5)):
+        first, last = mean(key, logs[:3]), mean(key, logs[-3:])
+        assert last < factor * first, (key, first, last)
