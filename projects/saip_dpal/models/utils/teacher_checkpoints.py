@@ -160,7 +160,8 @@ def _name(src) -> str:
         src, (str, os.PathLike)) else '<state dict>'
 
 
-def load_checkpoint_weights_only(path: Union[str, os.PathLike]) -> Any:
+def load_checkpoint_weights_only(path: Union[str, os.PathLike],
+                                 what: str = 'teacher checkpoint') -> Any:
     """``torch.load(path, map_location='cpu', weights_only=True)``.
 
     A missing file, or a pickle that needs anything beyond tensors and
@@ -170,7 +171,7 @@ def load_checkpoint_weights_only(path: Union[str, os.PathLike]) -> Any:
     """
     path = os.fspath(path)
     if not osp.isfile(path):
-        raise InputDataError(f'teacher checkpoint not found: {path}')
+        raise InputDataError(f'{what} not found: {path}')
     try:
         return torch.load(path, map_location='cpu', weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError,
@@ -178,7 +179,7 @@ def load_checkpoint_weights_only(path: Union[str, os.PathLike]) -> Any:
         first = str(err).strip().splitlines()[0] if str(err).strip() \
             else type(err).__name__
         raise InputDataError(
-            f'teacher checkpoint {path} cannot be read weights-only: '
+            f'{what} {path} cannot be read weights-only: '
             f'{first}') from None
 
 

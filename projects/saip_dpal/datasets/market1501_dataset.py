@@ -1,0 +1,65 @@
+"""Market-1501 / MSMT17-style person re-identification folders."""
+import os
+import os.path as osp
+import re
+from typing import List
+
+from mmpretrain.datasets import BaseDataset
+from mmpretrain.registry import DATASETS
+from ..utils.errors import InputDataError
+
+#: ``PPPP_cCsS_...jpg`` (Market-1501) and ``PPPP_cC_...jpg`` (MSMT17 style)
+NAME = re.compile(r'^(-?\d+)_c(\d+)')
+
+
+@DATASETS.register_module()
+class Market1501Dataset(BaseDataset):
+    """Person re-identification crops in Market-1501's folder layout.
+
+    ``split='train'``: ``bounding_box_train/``, identities relabelled to
+    0..N-1 (``gt_label``), junk (id -1) skipped. ``split='test'``:
+    ``query/`` then ``bounding_box_test/`` with ``is_query`` flags and the
+    raw ids (0 distractors, -1 junk), for :class:`ReIDMetric`. Every sample
+    has ``img_path``, ``gt_label``, ``camid``, ``is_query``.
+    """
+    FOLDERS = dict(train=('bounding_box_train', ),
+                   test=('query', 'bounding_box_test'))
+
+    def __init__(self, data_root: str, split: str = 'train', **kwargs):
+        if split not in self.FOLDERS:
+            raise ValueError(f'split must be train or test, got {split!r}')
+        self.split = split
+        super().__init__(data_root=data_root, ann_file='', **kwargs)
+
+    def _scan(self, folder: str) -> List[tuple]:
+        path = osp.join(self.data_root, folder)
+        if not osp.isdir(path):
+            raise InputDataError(f'Market-1501 folder not found: {path}')
+        items = []
+        for name in sorted(os.listdir(path)):
+            match = NAME.match(name)
+            if match is None or not name.lower().endswith('.jpg'):
+                continue
+            items.append((osp.join(path, name), int(match.group(1)),
+                          int(match.group(2))))
+        return items
+
+    def load_data_list(self) -> List[dict]:
+        data = []
+        if self.split == 'train':
+            items = [it for it in self._scan('bounding_box_train')
+                     if it[1] != -1]
+            relabel = {pid: i for i, pid in enumerate(
+                sorted({it[1] for it in items}))}
+            for path, pid, cam in items:
+                data.append(dict(img_path=path, gt_label=relabel[pid],
+                                 camid=cam, is_query=False))
+        else:
+            for folder in self.FOLDERS['test']:
+                for path, pid, cam in self._scan(folder):
+                    data.append(dict(img_path=path, gt_label=pid, camid=cam,
+                                     is_query=folder == 'query'))
+        if not data:
+            raise InputDataError(f'no Market-1501 images under '
+                                 f'{self.data_root} for split {self.split}')
+        return data

@@ -1,0 +1,80 @@
+"""Backbone weights out of a pretraining checkpoint, for downstream use."""
+from collections import Counter, OrderedDict
+from typing import Dict, Mapping, Optional, Tuple
+
+from ...utils.errors import InputDataError
+
+#: where the student backbone and its EMA copy live in our checkpoints
+STUDENT_PREFIXES = ('backbone.', )
+EMA_PREFIXES = ('ema_backbone.module.',  # DPAL's EMA copy of the student
+                'teacher.module.backbone.')  # SAIP's EMA teacher
+#: pretraining-only parts of a backbone (SAIP's intermediate LayerNorm)
+PRETRAIN_ONLY = ('inter_norm.', )
+#: prefixes of the authors' released files ({'student': ..., 'teacher': ...})
+WRAPPERS = ('module.', 'backbone.')
+
+
+def _strip_wrappers(key: str) -> str:
+    changed = True
+    while changed:
+        changed = False
+        for w in WRAPPERS:
+            if key.startswith(w):
+                key, changed = key[len(w):], True
+    return key
+
+
+def extract_backbone_state(checkpoint: Mapping,
+                           ema: bool = False,
+                           keep_pretrain_only: bool = False,
+                           name: str = 'checkpoint'
+                           ) -> Tuple['OrderedDict', Dict]:
+    """Backbone tensors with mmpretrain keys (no prefix) and a report.
+
+    Reads our Runner checkpoints (``state_dict`` with ``backbone.`` and, for
+    the EMA copy, ``ema_backbone.module.`` (DPAL) or
+    ``teacher.module.backbone.`` (SAIP)) and the authors' released layout
+    ``{'student': ..., 'teacher': ...}`` with ``module.`` / ``backbone.``
+    prefixes (``ema`` picks ``teacher``).
+
+    Returns:
+        tuple: (state dict, report with ``source``, ``kept``, ``dropped``
+        (top-level prefix -> count) and ``pretrain_only`` (dropped keys)).
+
+    Raises:
+        InputDataError: the checkpoint holds no such backbone.
+    """
+    if 'student' in checkpoint or 'teacher' in checkpoint:
+        part = 'teacher' if ema else 'student'
+        if part not in checkpoint:
+            raise InputDataError(f'{name} has no {part!r} weights')
+        weights = checkpoint[part]
+        weights = weights.get('state_dict', weights)
+        state = OrderedDict((_strip_wrappers(k), v)
+                            for k, v in weights.items())
+        source, dropped = part, Counter()
+    else:
+        weights = checkpoint.get('state_dict', checkpoint)
+        prefixes = EMA_PREFIXES if ema else STUDENT_PREFIXES
+        prefix: Optional[str] = next(
+            (p for p in prefixes if any(k.startswith(p) for k in weights)),
+            None)
+        if prefix is None:
+            what = 'EMA backbone' if ema else 'student backbone'
+            raise InputDataError(f'{name} has no {what} (no key starts with '
+                                 f'{" or ".join(prefixes)})')
+        state = OrderedDict((k[len(prefix):], v) for k, v in weights.items()
+                            if k.startswith(prefix))
+        source = prefix
+        dropped = Counter(
+            k.split('.', 1)[0] for k in weights if not k.startswith(prefix))
+    pretrain_only = [] if keep_pretrain_only else [
+        k for k in state if k.startswith(PRETRAIN_ONLY)
+    ]
+    for k in pretrain_only:
+        del state[k]
+    return state, dict(
+        source=source,
+        kept=len(state),
+        dropped=dict(dropped),
+        pretrain_only=pretrain_only)

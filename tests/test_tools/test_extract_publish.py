@@ -1,0 +1,120 @@
+"""Pretraining checkpoints hand their backbone to plain mmpretrain
+backbones: extract_backbone.py (student or EMA, algorithm parts dropped),
+the raw checkpoint through ``Pretrained(prefix='backbone.')``, the authors'
+released layout, and publish_model.py."""
+import hashlib
+import importlib.util
+import os.path as osp
+
+import pytest
+import torch
+from pretrain_helpers import DPAL_DEMO, SAIP_DEMO, build_model, tiny_cfg
+
+from mmpretrain.models import VisionTransformer
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def _tool(name):
+    path = osp.join(ROOT, 'tools', 'model_converters', f'{name}.py')
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
+
+
+def _plain(cfg):
+    args = cfg.model.backbone.copy()
+    args.pop('type')
+    args.pop('inter_index', None)
+    plain = VisionTransformer(**args)
+    plain.eval()  # mmpretrain backbones' train() returns None
+    return plain
+
+
+def _perturbed(config, synthetic_root):
+    """A model whose student and EMA copy differ (as after training)."""
+    cfg = tiny_cfg(config, synthetic_root)
+    model = build_model(cfg)
+    with torch.no_grad():
+        for p in model.backbone.parameters():
+            p.add_(0.01 * torch.randn_like(p))
+    return cfg, model
+
+
+@pytest.mark.parametrize('config,ema_part', [
+    (DPAL_DEMO, 'ema_backbone.module'),
+    (SAIP_DEMO, 'teacher.module.backbone'),
+])
+def test_extracted_backbone_loads_into_plain_vit(config, ema_part,
+                                                 synthetic_root, tmp_path,
+                                                 capsys):
+    cfg, model = _perturbed(config, synthetic_root)
+    raw = tmp_path / 'epoch_1.pth'
+    torch.save(dict(state_dict=model.state_dict(),
+                    optimizer=dict(state={}, param_groups=[]),
+                    meta=dict(epoch=1)), raw)
+    x = torch.randn(2, 3, 256, 128)
+    ema_module = model.get_submodule(ema_part)
+    for ema, source in ((False, model.backbone), (True, ema_module)):
+        out = tmp_path / f'backbone_{ema}.pth'
+        _tool('extract_backbone')([str(raw), str(out)] +
+                                  (['--ema'] if ema else []))
+        report = capsys.readouterr().out
+        assert 'kept' in report and 'neck' in report  # algorithm part gone
+        state = torch.load(out)['state_dict']
+        plain = _plain(cfg)
+        result = plain.load_state_dict(state, strict=False)
+        assert not result.missing_keys and not result.unexpected_keys
+        source.eval()
+        with torch.no_grad():
+            assert torch.equal(plain(x)[0], source(x)[0])
+    if config == SAIP_DEMO:
+        assert 'inter_norm' in report
+
+    # the raw checkpoint also loads with Pretrained(prefix='backbone.')
+    args = cfg.model.backbone.copy()
+    args.pop('type')
+    args.pop('inter_index', None)
+    args['init_cfg'] = dict(type='Pretrained', checkpoint=str(raw),
+                            prefix='backbone.')
+    via_init = VisionTransformer(**args)
+    via_init.init_weights()
+    for k, v in model.backbone.state_dict().items():
+        if not k.startswith('inter_norm'):
+            assert torch.equal(via_init.state_dict()[k], v), k
+
+
+def test_authors_layout_and_missing_parts(tmp_path, capsys):
+    plain = VisionTransformer(arch='deit-tiny', img_size=(256, 128))
+    weights = {f'module.backbone.{k}': v
+               for k, v in plain.state_dict().items()}
+    src = tmp_path / 'released.pth'
+    torch.save(dict(student=weights, teacher=weights), src)
+    out = tmp_path / 'out.pth'
+    _tool('extract_backbone')([str(src), str(out)])
+    state = torch.load(out)['state_dict']
+    assert set(state) == set(plain.state_dict())
+
+    ours = tmp_path / 'no_ema.pth'
+    torch.save(dict(state_dict={'backbone.cls_token': torch.zeros(1)}), ours)
+    with pytest.raises(SystemExit) as exit_info:
+        _tool('extract_backbone')([str(ours), str(out), '--ema'])
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f'error: {ours} has no EMA backbone (no key starts with '
+                   'ema_backbone.module. or teacher.module.backbone.)']
+
+
+def test_publish_strips_training_state_and_names_the_hash(tmp_path, capsys):
+    src = tmp_path / 'epoch_3.pth'
+    torch.save(dict(state_dict={'w': torch.ones(2)}, meta=dict(epoch=3),
+                    optimizer=dict(state={}), message_hub=dict(),
+                    param_schedulers=[]), src)
+    _tool('publish_model')([str(src), str(tmp_path / 'dpal_vit-tiny.pth')])
+    final = capsys.readouterr().out.strip().splitlines()[-1].split()[-1]
+    data = open(final, 'rb').read()
+    assert final.endswith(f'-{hashlib.sha256(data).hexdigest()[:8]}.pth')
+    ckpt = torch.load(final)
+    assert set(ckpt) == {'state_dict', 'meta'}
+    assert torch.equal(ckpt['state_dict']['w'], torch.ones(2))

@@ -1,0 +1,76 @@
+"""Extract the backbone of a DPAL / SAIP pretraining checkpoint.
+
+    python tools/model_converters/extract_backbone.py CKPT OUT [--ema]
+
+Writes ``{'state_dict': <mmpretrain backbone keys>, 'meta': {...}}`` that
+plain mmpretrain / mmpose / mmseg backbone configs load with
+``init_cfg=dict(type='Pretrained', checkpoint=OUT)``. Takes the student
+(``backbone.``) or, with ``--ema``, its EMA copy (DPAL's ``ema_backbone``,
+SAIP's teacher); drops algorithm-only parts (teacher, decoders, heads) and
+pretraining-only layers (SAIP's ``inter_norm``); prints what it kept.
+Also reads the authors' released layout ``{'student': ..., 'teacher': ...}``
+(``--ema`` takes ``teacher``), stripping ``module.`` / ``backbone.``. The
+checkpoint is read weights-only. Runs from any directory.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Extract the student (or EMA) backbone of a DPAL / SAIP '
+        'checkpoint as an mmpretrain backbone state dict.')
+    parser.add_argument('src', help='pretraining checkpoint (.pth)')
+    parser.add_argument('dst', help='output file (.pth)')
+    parser.add_argument('--ema', action='store_true',
+                        help='take the EMA copy (DPAL ema_backbone, SAIP '
+                        'teacher) instead of the student')
+    parser.add_argument('--keep-pretrain-only', action='store_true',
+                        help="keep pretraining-only layers (SAIP's "
+                        'inter_norm); plain backbones do not have them')
+    return parser, parser.parse_args(argv)
+
+
+def main(argv=None):
+    parser, args = parse_args(argv)
+    import torch
+
+    import projects.saip_dpal  # noqa: F401  (allow-list for our files)
+    from projects.saip_dpal.models.utils import extract_backbone_state
+    from projects.saip_dpal.models.utils.teacher_checkpoints import \
+        load_checkpoint_weights_only
+    from projects.saip_dpal.utils import InputDataError, one_line
+    try:
+        ckpt = load_checkpoint_weights_only(args.src, what='checkpoint')
+        state, report = extract_backbone_state(
+            ckpt, ema=args.ema, keep_pretrain_only=args.keep_pretrain_only,
+            name=args.src)
+    except InputDataError as err:
+        parser.exit(1, f'error: {one_line(err)}\n')
+    params = sum(v.numel() for v in state.values())
+    print(f'{args.src}: kept {report["kept"]} tensors ({params / 1e6:.2f}M '
+          f'values) from {report["source"]!r}')
+    if report['dropped']:
+        print('dropped: ' + ', '.join(
+            f'{k} ({n})' for k, n in sorted(report['dropped'].items())))
+    if report['pretrain_only']:
+        print('dropped pretraining-only: ' +
+              ', '.join(report['pretrain_only']))
+    meta = dict(
+        source=osp.basename(args.src),
+        part=report['source'],
+        ema=args.ema,
+        extractor='tools/model_converters/extract_backbone.py')
+    os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
+    torch.save(dict(state_dict=state, meta=meta), args.dst)
+    print(f'wrote {args.dst}')
+
+
+if __name__ == '__main__':
+    main()
