@@ -1,0 +1,244 @@
+"""mmseg human parsing (LIP) fine-tuning configs (ALGORITHMS.md section 3).
+
+Every config builds under the ``mmseg`` scope and loads a backbone file
+extracted from a DPAL / SAIP student unchanged; the synthetic config trains
+through the Runner; the training flip swaps LIP's left/right labels; the
+layer-wise lr decay constructor decays by 0.65 per block.
+"""
+import math
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import CONFIG_DIR, tiny_train_cfg
+
+ARCH_CONFIGS = {
+    'dpal-vit-tiny': 'parsing/uper_dpal-vit-tiny_8xb4-150e_lip-576x384.py',
+    'saip-vit-tiny': 'parsing/uper_saip-vit-tiny_8xb4-150e_lip-576x384.py',
+}
+SYNTHETIC = 'parsing/uper_dpal-vit-tiny_1xb8-2e_synthetic-lip-256x128.py'
+
+
+@pytest.fixture(autouse=True)
+def _restore_default_scope():
+    """Runner makes 'mmseg' the current default scope; drop the scopes a
+    test created so later (mmpretrain) tests see the one they had."""
+    from mmengine.registry import DefaultScope
+    before = set(DefaultScope._instance_dict)
+    yield
+    for name in set(DefaultScope._instance_dict) - before:
+        DefaultScope._instance_dict.pop(name, None)
+
+
+def _load(config):
+    from mmengine.config import Config
+    from mmengine.utils import import_modules_from_strings
+    cfg = Config.fromfile(osp.join(CONFIG_DIR, config))
+    assert cfg.default_scope == 'mmseg'
+    import_modules_from_strings(**cfg.custom_imports)
+    return cfg
+
+
+def _build_model(cfg):
+    from mmengine.registry import DefaultScope
+
+    from mmseg.registry import MODELS
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        return MODELS.build(cfg.model)
+
+
+def _student_state(name):
+    """State dict of the pretraining student (256x128) as a plain mmpretrain
+    VisionTransformer, SAIP's pretraining-only inter_norm dropped."""
+    from mmengine.config import Config
+
+    from mmpretrain.registry import MODELS
+    if name == 'saip-vit-tiny':
+        cfg = Config.fromfile(
+            osp.join(CONFIG_DIR, '_base_/models/saip_vit-tiny.py'))
+        student = cfg.model.backbone
+    else:
+        students = Config.fromfile(
+            osp.join(CONFIG_DIR, '_base_/models/dpal_students.py'))
+        student = students[name.replace('dpal-', '').replace('-', '_')]
+    torch.manual_seed(0)
+    backbone = MODELS.build(student)
+    state = {k: v.clone() for k, v in backbone.state_dict().items()
+             if not k.startswith('inter_norm.')}
+    assert state, name
+    heads = [layer.attn.num_heads for layer in backbone.layers]
+    return state, heads
+
+
+@pytest.mark.parametrize('name', list(ARCH_CONFIGS))
+def test_arch_config_loads_extracted_backbone(name, tmp_path):
+    cfg = _load(ARCH_CONFIGS[name])
+    backbone_cfg = cfg.model.backbone
+    assert cfg.model.type == 'EncoderDecoder'
+    assert backbone_cfg.type == 'mmpretrain.VisionTransformer'
+    assert backbone_cfg.out_type == 'featmap'
+    assert tuple(backbone_cfg.out_indices) == (3, 5, 7, 11)
+    assert backbone_cfg.img_size == (256, 128)
+    assert backbone_cfg.init_cfg.type == 'Pretrained'
+    assert cfg.crop_size == (576, 384)
+    assert cfg.model.data_preprocessor.size == (576, 384)
+    assert cfg.model.neck.type == 'Feature2Pyramid'
+    assert cfg.model.neck.rescales == [4, 2, 1, 0.5]
+    assert cfg.model.decode_head.type == 'UPerHead'
+    assert cfg.model.decode_head.num_classes == 20
+    assert cfg.model.auxiliary_head.num_classes == 20
+    assert cfg.train_dataloader.dataset.type == 'LIPDataset'
+    assert cfg.train_cfg.max_epochs == 150
+    assert cfg.optim_wrapper.optimizer.lr == 7e-4
+    assert cfg.val_evaluator.iou_metrics == ['mIoU']
+    assert 'RandomFlipSwapLabels' in [
+        t['type'] for t in cfg.train_dataloader.dataset.pipeline]
+
+    state, heads = _student_state(name)
+    ckpt = tmp_path / 'backbone.pth'
+    torch.save({'state_dict': state, 'meta': dict(source=name)}, ckpt)
+    cfg.model.backbone.init_cfg.checkpoint = str(ckpt)
+    model = _build_model(cfg)
+    model.init_weights()
+
+    loaded = model.backbone.state_dict()
+    assert set(loaded) == set(state), 'missing/unexpected backbone keys'
+    for key, value in state.items():
+        assert torch.equal(loaded[key], value), key
+    assert [layer.attn.num_heads for layer in model.backbone.layers] == heads
+
+    # 576x384 input: a 36x24 token grid, pyramid at strides 4/8/16/32
+    model.eval()
+    with torch.no_grad():
+        feats = model.backbone(torch.randn(1, 3, 576, 384))
+        pyramid = model.neck(feats)
+    assert [f.shape for f in feats] == [(1, 192, 36, 24)] * 4
+    assert [tuple(f.shape[2:]) for f in pyramid] == [
+        (144, 96), (72, 48), (36, 24), (18, 12)]
+
+
+def test_layer_decay_param_groups():
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import DefaultScope
+    cfg = _load(ARCH_CONFIGS['dpal-vit-tiny'])
+    cfg.model.backbone.init_cfg = None
+    model = _build_model(cfg)
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    base_lr, rate = 7e-4, 0.65
+    assert cfg.optim_wrapper.paramwise_cfg.layer_decay_rate == rate
+    lr_of, wd_of, seen = {}, {}, []
+    for group in optim_wrapper.optimizer.param_groups:
+        for name in group['param_names']:
+            lr_of[name] = group['lr']
+            wd_of[name] = group['weight_decay']
+            seen.append(name)
+    trainable = [n for n, p in model.named_parameters() if p.requires_grad]
+    assert sorted(seen) == sorted(trainable)  # each parameter exactly once
+
+    def lr(prefix):
+        lrs = {v for k, v in lr_of.items() if k.startswith(prefix)}
+        assert len(lrs) == 1, (prefix, lrs)
+        return lrs.pop()
+
+    for prefix in ('decode_head.', 'auxiliary_head.', 'neck.',
+                   'backbone.ln1.'):
+        assert math.isclose(lr(prefix), base_lr), prefix
+    assert math.isclose(lr('backbone.layers.11.'), base_lr * rate)
+    assert math.isclose(lr('backbone.layers.0.'), base_lr * rate**12)
+    for prefix in ('backbone.patch_embed.', 'backbone.pos_embed',
+                   'backbone.cls_token'):
+        assert math.isclose(lr(prefix), base_lr * rate**13), prefix
+    for i in range(11):
+        assert math.isclose(lr(f'backbone.layers.{i}.') / rate,
+                            lr(f'backbone.layers.{i + 1}.'))
+    # no weight decay on biases, norms, position embedding and cls token
+    assert wd_of['backbone.layers.3.attn.qkv.weight'] == 0.05
+    assert wd_of['decode_head.conv_seg.weight'] == 0.05
+    assert wd_of['backbone.layers.3.attn.qkv.bias'] == 0.
+    assert wd_of['backbone.layers.3.ln1.weight'] == 0.
+    assert wd_of['backbone.pos_embed'] == 0.
+    assert wd_of['backbone.cls_token'] == 0.
+
+
+def test_mmseg_layer_decay_refuses_mmpretrain_vit():
+    """Why the project ships its own constructor."""
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import DefaultScope
+    cfg = _load(ARCH_CONFIGS['dpal-vit-tiny'])
+    cfg.model.backbone.init_cfg = None
+    model = _build_model(cfg)
+    optim_cfg = cfg.optim_wrapper.copy()
+    optim_cfg.constructor = 'LayerDecayOptimizerConstructor'
+    optim_cfg.paramwise_cfg = dict(num_layers=12, layer_decay_rate=0.65)
+    with DefaultScope.overwrite_default_scope('mmseg'), \
+            pytest.raises(NotImplementedError):
+        build_optim_wrapper(model, optim_cfg)
+
+
+def _build_transform(**cfg):
+    from mmengine.registry import DefaultScope
+
+    from mmseg.registry import TRANSFORMS
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        return TRANSFORMS.build(dict(type='RandomFlipSwapLabels', **cfg))
+
+
+def test_flip_swaps_left_right_labels():
+    _load(SYNTHETIC)  # registers the transform
+    flip = _build_transform(prob=1.0)
+    seg = np.array([[0, 14, 15, 255],
+                    [16, 17, 2, 18],
+                    [19, 13, 5, 1]], dtype=np.uint8)
+    img = np.arange(3 * 4 * 3, dtype=np.uint8).reshape(3, 4, 3)
+    out = flip(dict(img=img.copy(), gt_seg_map=seg.copy(),
+                    seg_fields=['gt_seg_map']))
+    expected = np.array([[255, 14, 15, 0],
+                         [19, 2, 16, 17],
+                         [1, 5, 13, 18]], dtype=np.uint8)
+    assert out['gt_seg_map'].dtype == np.uint8
+    np.testing.assert_array_equal(out['gt_seg_map'], expected)
+    np.testing.assert_array_equal(out['img'], img[:, ::-1])
+    assert out['flip'] and out['flip_direction'] == 'horizontal'
+
+    keep = _build_transform(prob=0.0)
+    out = keep(dict(img=img.copy(), gt_seg_map=seg.copy()))
+    np.testing.assert_array_equal(out['gt_seg_map'], seg)
+    np.testing.assert_array_equal(out['img'], img)
+    assert not out['flip']
+
+    custom = _build_transform(prob=1.0, swap_pairs=[(1, 2)])
+    out = custom(dict(img=img.copy(), gt_seg_map=seg.copy()))
+    np.testing.assert_array_equal(
+        out['gt_seg_map'], np.where(
+            seg[:, ::-1] == 1, 2, np.where(seg[:, ::-1] == 2, 1,
+                                           seg[:, ::-1])))
+
+
+def test_synthetic_config_trains(synthetic_root, tmp_path):
+    from mmengine.runner import Runner
+    data_root = osp.join(str(synthetic_root), 'LIP') + '/'
+    assert osp.isdir(data_root + 'train_segmentations')
+    cfg = tiny_train_cfg(SYNTHETIC, data_root, tmp_path, max_iters=2,
+                         batch_size=2)
+    assert cfg.default_scope == 'mmseg'
+    assert cfg.model.data_preprocessor.size == (256, 128)
+    cfg.train_cfg.val_interval = 100
+    cfg.val_dataloader.dataset.data_root = data_root
+    cfg.test_dataloader = cfg.val_dataloader
+    cfg.val_cfg = None
+    cfg.val_dataloader = None
+    cfg.val_evaluator = None
+    cfg.log_processor.by_epoch = False
+    cfg.default_hooks.checkpoint.interval = 2
+    cfg.default_hooks.visualization = dict(type='SegVisualizationHook')
+
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    loss = runner.message_hub.get_scalar('train/loss').current()
+    assert math.isfinite(loss) and loss > 0
+    assert osp.isfile(osp.join(str(tmp_path), 'iter_2.pth'))
+    metrics = runner.test()
+    assert 0 <= metrics['mIoU'] <= 100
