@@ -5,39 +5,24 @@
 #   python tools/train.py \
 #       configs/reid/reid_dpal-vit-tiny_1xb64-120e_market1501-256x128.py \
 #       --cfg-options model.backbone.init_cfg.checkpoint=backbone.pth
-_base_ = ['../_base_/default_runtime.py', '../_base_/models/dpal_students.py']
+_base_ = [
+    '../_base_/default_runtime.py', '../_base_/models/dpal_vit-tiny_cls.py'
+]
 
 data_root = 'data/Market-1501/'
 num_ids = 751
-model = dict(
-    type='ImageClassifier',
-    data_preprocessor=dict(
-        type='ClsDataPreprocessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        to_rgb=True),
-    backbone=dict(
-        _base_.vit_tiny,
-        out_type='cls_token',
-        drop_path_rate=0.1,
-        init_cfg=dict(
-            type='Pretrained',
-            checkpoint='work_dirs/dpal_pathb_vit-tiny/backbone.pth')),
-    head=dict(type='ReIDHead', in_channels=192, num_classes=num_ids))
-
-img_size = (256, 128)
+model = dict(head=dict(type='ReIDHead', in_channels=192, num_classes=num_ids))
 train_pipeline = [
-    dict(type='LoadCheckedImageFromFile'),
-    dict(type='Resize', scale=img_size[::-1], interpolation='bicubic'),
+    *_base_.load_and_resize,
     dict(type='RandomFlip', prob=0.5),
-    dict(type='Pad', size=(img_size[1] + 20, img_size[0] + 20)),
-    dict(type='RandomCrop', crop_size=img_size),
+    dict(type='Pad',
+         size=(_base_.img_size[1] + 20, _base_.img_size[0] + 20)),
+    dict(type='RandomCrop', crop_size=_base_.img_size),
     dict(type='RandomErasing', erase_prob=0.5, mode='rand'),
     dict(type='PackInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadCheckedImageFromFile'),
-    dict(type='Resize', scale=img_size[::-1], interpolation='bicubic'),
+    *_base_.load_and_resize,
     dict(type='PackInputs', algorithm_keys=['camid', 'is_query']),
 ]
 train_dataloader = dict(
@@ -58,15 +43,7 @@ val_evaluator = dict(type='ReIDMetric')
 test_evaluator = val_evaluator
 
 max_epochs = 120
-optim_wrapper = dict(
-    optimizer=dict(type='AdamW', lr=2e-4, weight_decay=0.05),
-    paramwise_cfg=dict(
-        norm_decay_mult=0.0,
-        bias_decay_mult=0.0,
-        custom_keys={
-            'pos_embed': dict(decay_mult=0.0),
-            'cls_token': dict(decay_mult=0.0)
-        }))
+optim_wrapper = dict(optimizer=dict(lr=2e-4))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=5,
          convert_to_iter_based=True),
@@ -74,7 +51,5 @@ param_scheduler = [
          begin=5, end=max_epochs, eta_min=1e-6),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=10)
-val_cfg = dict()
-test_cfg = dict()
 default_hooks = dict(
     checkpoint=dict(interval=10, save_best='reid/mAP', rule='greater'))

@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import CONFIG_DIR, tiny_train_cfg
+from conftest import tiny_train_cfg
+from downstream_helpers import (  # noqa: F401 (autouse fixture)
+    assert_loads_student, build_scoped, load_scoped, restore_default_scope)
 
 ARCH_CONFIGS = {
     'dpal-vit-tiny': 'parsing/uper_dpal-vit-tiny_8xb4-150e_lip-576x384.py',
@@ -21,60 +23,9 @@ ARCH_CONFIGS = {
 SYNTHETIC = 'parsing/uper_dpal-vit-tiny_1xb8-2e_synthetic-lip-256x128.py'
 
 
-@pytest.fixture(autouse=True)
-def _restore_default_scope():
-    """Runner makes 'mmseg' the current default scope; drop the scopes a
-    test created so later (mmpretrain) tests see the one they had."""
-    from mmengine.registry import DefaultScope
-    before = set(DefaultScope._instance_dict)
-    yield
-    for name in set(DefaultScope._instance_dict) - before:
-        DefaultScope._instance_dict.pop(name, None)
-
-
-def _load(config):
-    from mmengine.config import Config
-    from mmengine.utils import import_modules_from_strings
-    cfg = Config.fromfile(osp.join(CONFIG_DIR, config))
-    assert cfg.default_scope == 'mmseg'
-    import_modules_from_strings(**cfg.custom_imports)
-    return cfg
-
-
-def _build_model(cfg):
-    from mmengine.registry import DefaultScope
-
-    from mmseg.registry import MODELS
-    with DefaultScope.overwrite_default_scope('mmseg'):
-        return MODELS.build(cfg.model)
-
-
-def _student_state(name):
-    """State dict of the pretraining student (256x128) as a plain mmpretrain
-    VisionTransformer, SAIP's pretraining-only inter_norm dropped."""
-    from mmengine.config import Config
-
-    from mmpretrain.registry import MODELS
-    if name == 'saip-vit-tiny':
-        cfg = Config.fromfile(
-            osp.join(CONFIG_DIR, '_base_/models/saip_vit-tiny.py'))
-        student = cfg.model.backbone
-    else:
-        students = Config.fromfile(
-            osp.join(CONFIG_DIR, '_base_/models/dpal_students.py'))
-        student = students[name.replace('dpal-', '').replace('-', '_')]
-    torch.manual_seed(0)
-    backbone = MODELS.build(student)
-    state = {k: v.clone() for k, v in backbone.state_dict().items()
-             if not k.startswith('inter_norm.')}
-    assert state, name
-    heads = [layer.attn.num_heads for layer in backbone.layers]
-    return state, heads
-
-
 @pytest.mark.parametrize('name', list(ARCH_CONFIGS))
 def test_arch_config_loads_extracted_backbone(name, tmp_path):
-    cfg = _load(ARCH_CONFIGS[name])
+    cfg = load_scoped(ARCH_CONFIGS[name], 'mmseg')
     backbone_cfg = cfg.model.backbone
     assert cfg.model.type == 'EncoderDecoder'
     assert backbone_cfg.type == 'mmpretrain.VisionTransformer'
@@ -96,18 +47,7 @@ def test_arch_config_loads_extracted_backbone(name, tmp_path):
     assert 'RandomFlipSwapLabels' in [
         t['type'] for t in cfg.train_dataloader.dataset.pipeline]
 
-    state, heads = _student_state(name)
-    ckpt = tmp_path / 'backbone.pth'
-    torch.save({'state_dict': state, 'meta': dict(source=name)}, ckpt)
-    cfg.model.backbone.init_cfg.checkpoint = str(ckpt)
-    model = _build_model(cfg)
-    model.init_weights()
-
-    loaded = model.backbone.state_dict()
-    assert set(loaded) == set(state), 'missing/unexpected backbone keys'
-    for key, value in state.items():
-        assert torch.equal(loaded[key], value), key
-    assert [layer.attn.num_heads for layer in model.backbone.layers] == heads
+    model = assert_loads_student(cfg, name, 'mmseg', tmp_path)
 
     # 576x384 input: a 36x24 token grid, pyramid at strides 4/8/16/32
     model.eval()
@@ -122,9 +62,9 @@ def test_arch_config_loads_extracted_backbone(name, tmp_path):
 def test_layer_decay_param_groups():
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import DefaultScope
-    cfg = _load(ARCH_CONFIGS['dpal-vit-tiny'])
+    cfg = load_scoped(ARCH_CONFIGS['dpal-vit-tiny'], 'mmseg')
     cfg.model.backbone.init_cfg = None
-    model = _build_model(cfg)
+    model = build_scoped(cfg, 'mmseg')
     with DefaultScope.overwrite_default_scope('mmseg'):
         optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     base_lr, rate = 7e-4, 0.65
@@ -167,9 +107,9 @@ def test_mmseg_layer_decay_refuses_mmpretrain_vit():
     """Why the project ships its own constructor."""
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import DefaultScope
-    cfg = _load(ARCH_CONFIGS['dpal-vit-tiny'])
+    cfg = load_scoped(ARCH_CONFIGS['dpal-vit-tiny'], 'mmseg')
     cfg.model.backbone.init_cfg = None
-    model = _build_model(cfg)
+    model = build_scoped(cfg, 'mmseg')
     optim_cfg = cfg.optim_wrapper.copy()
     optim_cfg.constructor = 'LayerDecayOptimizerConstructor'
     optim_cfg.paramwise_cfg = dict(num_layers=12, layer_decay_rate=0.65)
@@ -187,7 +127,7 @@ def _build_transform(**cfg):
 
 
 def test_flip_swaps_left_right_labels():
-    _load(SYNTHETIC)  # registers the transform
+    load_scoped(SYNTHETIC, 'mmseg')  # registers the transform
     flip = _build_transform(prob=1.0)
     seg = np.array([[0, 14, 15, 255],
                     [16, 17, 2, 18],

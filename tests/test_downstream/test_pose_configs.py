@@ -10,7 +10,9 @@ import os.path as osp
 import pytest
 import torch
 
-from conftest import CONFIG_DIR, tiny_train_cfg
+from conftest import tiny_train_cfg
+from downstream_helpers import (  # noqa: F401 (autouse fixture)
+    assert_loads_student, build_scoped, load_scoped, restore_default_scope)
 
 ARCH_CONFIGS = {
     'dpal-vit-tiny': 'pose/td-hm_dpal-vit-tiny_8xb64-210e_coco-256x192.py',
@@ -21,61 +23,9 @@ ARCH_CONFIGS = {
 SYNTHETIC = 'pose/td-hm_dpal-vit-tiny_1xb16-2e_synthetic-coco-256x192.py'
 
 
-@pytest.fixture(autouse=True)
-def _restore_default_scope():
-    """Runner makes 'mmpose' the current default scope; drop the scopes a
-    test created so later (mmpretrain) tests see the one they had."""
-    from mmengine.registry import DefaultScope
-    before = set(DefaultScope._instance_dict)
-    yield
-    for name in set(DefaultScope._instance_dict) - before:
-        DefaultScope._instance_dict.pop(name, None)
-
-
-def _load(config):
-    from mmengine.config import Config
-    from mmengine.utils import import_modules_from_strings
-    cfg = Config.fromfile(osp.join(CONFIG_DIR, config))
-    assert cfg.default_scope == 'mmpose'
-    import_modules_from_strings(**cfg.custom_imports)
-    return cfg
-
-
-def _build_model(cfg):
-    from mmengine.registry import DefaultScope
-
-    from mmpose.registry import MODELS
-    with DefaultScope.overwrite_default_scope('mmpose'):
-        return MODELS.build(cfg.model)
-
-
-def _student_state(name):
-    """State dict of the pretraining student (256x128), as
-    tools/model_converters/extract_backbone.py writes it: plain mmpretrain
-    VisionTransformer keys, SAIP's pretraining-only inter_norm dropped."""
-    from mmengine.config import Config
-
-    from mmpretrain.registry import MODELS
-    if name == 'saip-vit-tiny':
-        cfg = Config.fromfile(
-            osp.join(CONFIG_DIR, '_base_/models/saip_vit-tiny.py'))
-        student = cfg.model.backbone
-    else:
-        students = Config.fromfile(
-            osp.join(CONFIG_DIR, '_base_/models/dpal_students.py'))
-        student = students[name.replace('dpal-', '').replace('-', '_')]
-    torch.manual_seed(0)
-    backbone = MODELS.build(student)
-    state = {k: v.clone() for k, v in backbone.state_dict().items()
-             if not k.startswith('inter_norm.')}
-    assert state, name
-    heads = [layer.attn.num_heads for layer in backbone.layers]
-    return state, heads
-
-
 @pytest.mark.parametrize('name', list(ARCH_CONFIGS))
 def test_arch_config_loads_extracted_backbone(name, tmp_path):
-    cfg = _load(ARCH_CONFIGS[name])
+    cfg = load_scoped(ARCH_CONFIGS[name], 'mmpose')
     backbone_cfg = cfg.model.backbone
     assert backbone_cfg.type == 'mmpretrain.VisionTransformer'
     assert backbone_cfg.out_type == 'featmap'
@@ -89,19 +39,7 @@ def test_arch_config_loads_extracted_backbone(name, tmp_path):
     assert cfg.model.test_cfg.flip_test
     assert cfg.optim_wrapper.paramwise_cfg.layer_decay_rate == 0.75
 
-    state, heads = _student_state(name)
-    ckpt = tmp_path / 'backbone.pth'
-    torch.save({'state_dict': state, 'meta': dict(source=name)}, ckpt)
-    cfg.model.backbone.init_cfg.checkpoint = str(ckpt)
-    model = _build_model(cfg)
-    model.init_weights()
-
-    loaded = model.backbone.state_dict()
-    assert set(loaded) == set(state), 'missing/unexpected backbone keys'
-    for key, value in state.items():
-        assert torch.equal(loaded[key], value), key
-    # same attention heads as the student (not visible in the shapes)
-    assert [layer.attn.num_heads for layer in model.backbone.layers] == heads
+    model = assert_loads_student(cfg, name, 'mmpose', tmp_path)
 
     # featmap output at 1/16, heatmaps at 1/4 of the 256x192 input
     if name in ('dpal-vit-tiny', 'saip-vit-tiny'):
@@ -116,9 +54,9 @@ def test_arch_config_loads_extracted_backbone(name, tmp_path):
 def test_layer_decay_param_groups():
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import DefaultScope
-    cfg = _load(ARCH_CONFIGS['dpal-vit-tiny'])
+    cfg = load_scoped(ARCH_CONFIGS['dpal-vit-tiny'], 'mmpose')
     cfg.model.backbone.init_cfg = None
-    model = _build_model(cfg)
+    model = build_scoped(cfg, 'mmpose')
     with DefaultScope.overwrite_default_scope('mmpose'):
         optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     base_lr, rate = 5e-4, 0.75

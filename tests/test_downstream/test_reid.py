@@ -1,17 +1,14 @@
 """ReID: the batch-hard triplet loss by hand, identity-balanced batches,
 and the synthetic Market-1501 config training and evaluating mAP / CMC."""
-import os.path as osp
-
 import torch
-from mmengine.config import Config
+from downstream_helpers import two_iteration_cfg
 from mmengine.runner import Runner
 
 from projects.saip_dpal.datasets import (IdentityBalancedSampler,
                                          Market1501Dataset)
 from projects.saip_dpal.models.heads import batch_hard_triplet_loss
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-SYNTHETIC = 'configs/reid/reid_dpal-vit-tiny_1xb16-2e_synthetic-market1501' \
+SYNTHETIC = 'reid/reid_dpal-vit-tiny_1xb16-2e_synthetic-market1501' \
     '-256x128.py'
 
 
@@ -43,19 +40,8 @@ def test_identity_balanced_batches(synthetic_root):
 
 
 def test_synthetic_reid_trains_and_reports_map(synthetic_root, tmp_path):
-    cfg = Config.fromfile(osp.join(ROOT, SYNTHETIC))
-    cfg.work_dir = str(tmp_path)
-    root = str(synthetic_root / 'Market-1501')
-    cfg.train_dataloader.dataset.data_root = root
-    cfg.val_dataloader.dataset.data_root = root
-    cfg.test_dataloader.dataset.data_root = root
-    cfg.train_dataloader.batch_size = 8
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=2,
-                         val_interval=2)
-    cfg.param_scheduler = []
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=2,
-                                        by_epoch=False)
-    cfg.log_level = 'WARNING'
+    cfg = two_iteration_cfg(SYNTHETIC, synthetic_root / 'Market-1501',
+                            tmp_path)
     runner = Runner.from_cfg(cfg)
     runner.train()
     scalars = runner.message_hub.log_scalars

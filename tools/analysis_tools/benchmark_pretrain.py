@@ -82,12 +82,13 @@ def random_batch(cfg, batch_size):
 
     from mmpretrain.structures import DataSample
     g = torch.Generator().manual_seed(0)
+    shapes = view_shapes(cfg)
     inputs = [
         torch.randint(0, 256, (batch_size, 3, h, w), generator=g,
-                      dtype=torch.uint8) for h, w in view_shapes(cfg)
+                      dtype=torch.uint8) for h, w in shapes
     ]
     # two side-by-side paste boxes of the local size on the canvas
-    (h, w), (H, _) = view_shapes(cfg)[-2:]
+    (h, w), (H, _) = shapes[-2:]
     boxes = torch.tensor([[0, 0, w, h], [w, H - h, 2 * w, H]])
     samples = [DataSample() for _ in range(batch_size)]
     for sample in samples:
