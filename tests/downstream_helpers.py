@@ -42,8 +42,10 @@ def build_scoped(cfg, scope):
 def student_state(name):
     """State dict of the pretraining student (256x128), as
     tools/model_converters/extract_backbone.py writes it: plain mmpretrain
-    VisionTransformer keys, SAIP's pretraining-only inter_norm dropped;
-    and its per-block head counts."""
+    VisionTransformer / SwinTransformer keys, SAIP's pretraining-only
+    inter_norm dropped; and its per-block head counts. ``name`` is
+    'saip-vit-tiny' or 'dpal-<arch>' for an entry of dpal_students.py
+    ('dpal-vit-small' -> ``vit_small``, 'dpal-swin-tiny' -> ``swin_tiny``)."""
     from mmengine.config import Config
 
     from mmpretrain.registry import MODELS
@@ -60,8 +62,17 @@ def student_state(name):
     state = {k: v.clone() for k, v in backbone.state_dict().items()
              if not k.startswith('inter_norm.')}
     assert state, name
-    heads = [layer.attn.num_heads for layer in backbone.layers]
-    return state, heads
+    return state, attention_heads(backbone)
+
+
+def attention_heads(backbone):
+    """Per-block attention head counts of an mmpretrain VisionTransformer
+    (``layers[i].attn``) or SwinTransformer (``stages[i].blocks[j].attn``,
+    a shifted-window wrapper around ``w_msa``)."""
+    if hasattr(backbone, 'stages'):
+        return [block.attn.w_msa.num_heads for stage in backbone.stages
+                for block in stage.blocks]
+    return [layer.attn.num_heads for layer in backbone.layers]
 
 
 def assert_loads_student(cfg, name, scope, tmp_path):
@@ -79,7 +90,7 @@ def assert_loads_student(cfg, name, scope, tmp_path):
     for key, value in state.items():
         assert torch.equal(loaded[key], value), key
     # same attention heads as the student (not visible in the shapes)
-    assert [layer.attn.num_heads for layer in model.backbone.layers] == heads
+    assert attention_heads(model.backbone) == heads
     return model
 
 

@@ -1,10 +1,14 @@
 """The main job on the embedded default data (``make demo``).
 
 1. writes the synthetic human-centric datasets (skipped when present);
-2. trains the DPAL demo config (PATH-B -> ViT-Ti at half resolution), then
+2. pretrains the DPAL demo config (PATH-B -> ViT-Ti at half resolution), then
    the SAIP demo config (ViT-Ti), on the synthetic LUPerson crops and scene
-   canvases;
-3. prints what the run did: iterations, each loss term first -> last, images/s.
+   canvases, printing each loss term first -> last and images/s;
+3. extracts each student backbone (as tools/model_converters/
+   extract_backbone.py does) to ``<work-dir>/<ALGO>_backbone.pth``;
+4. fine-tunes each backbone, and a randomly initialised one, on pose
+   (mmpose), parsing (mmseg) and ReID (mmpretrain) on the synthetic data
+   (tools/analysis_tools/hvp_benchmark.py) and prints the metrics table.
 """
 import argparse
 import os.path as osp
@@ -18,14 +22,19 @@ if ROOT not in sys.path:
 from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
+from projects.saip_dpal.apis import (  # noqa: E402
+    HVP_TASKS, format_hvp_table, run_hvp_benchmark)
 from projects.saip_dpal.datasets.synthetic import (  # noqa: E402
     format_summary, generate_synthetic_humans)
+from projects.saip_dpal.models.utils import export_backbone  # noqa: E402
 
 DEMO_CONFIGS = [
     osp.join(ROOT, 'configs', name)
     for name in ('dpal_pathb_vit-tiny-p16_1xb16-2e_synthetic-lup.py',
                  'saip_vit-tiny-p16_1xb8-2e_synthetic-lup.py')
 ]
+DEMO_TASKS = ('pose', 'parsing', 'reid')
+FINETUNE_EPOCHS = 4
 
 
 def parse_args(argv=None):
@@ -42,7 +51,14 @@ def parse_args(argv=None):
                         default=osp.join(ROOT, 'work_dirs', 'demo'),
                         help='each config gets a sub-folder of this')
     parser.add_argument('--max-epochs', type=int, default=None,
-                        help='override the config (e.g. 1 for a quick check)')
+                        help='override the pretraining configs (e.g. 1 for '
+                        'a quick check)')
+    parser.add_argument('--tasks', nargs='*', default=list(DEMO_TASKS),
+                        choices=list(HVP_TASKS),
+                        help='downstream fine-tunes (none: pretrain only)')
+    parser.add_argument('--finetune-epochs', type=int,
+                        default=FINETUNE_EPOCHS,
+                        help='epochs of each downstream fine-tune')
     return parser.parse_args(argv)
 
 
@@ -56,12 +72,29 @@ def main(argv=None):
     else:
         print(f'[demo] reusing synthetic data in {args.data}')
 
+    backbones = {'random': None}
     for config in args.config:
-        train(config, args)
+        algorithm, checkpoint = train(config, args)
+        backbone = osp.join(args.work_dir, f'{algorithm}_backbone.pth')
+        report = export_backbone(checkpoint, backbone)
+        print(f'[demo] {algorithm} student backbone ({report["kept"]} '
+              f'tensors) -> {backbone}')
+        backbones[algorithm] = backbone
+    if not args.tasks:
+        return None
+    results = run_hvp_benchmark(
+        backbones, args.tasks, args.data, osp.join(args.work_dir, 'hvp'),
+        log=lambda line: print('[demo] ' + line[len('[hvp] '):]),
+        seed=args.seed, epochs=args.finetune_epochs)
+    print(f'[demo] downstream fine-tunes on the synthetic data '
+          f'({args.finetune_epochs} epochs each, same seed), percent:')
+    print(format_hvp_table(results))
+    return results
 
 
 def train(config, args):
-    """Train one demo config on the synthetic data; print what it did."""
+    """Train one demo config on the synthetic data; print what it did.
+    Returns the algorithm's name and the last checkpoint."""
     name = osp.splitext(osp.basename(config))[0]
     cfg = Config.fromfile(config)
     cfg.work_dir = osp.join(args.work_dir, name)
@@ -86,6 +119,8 @@ def train(config, args):
         values = scalars[key].data[0]
         print(f'[demo]   {key[6:]:14s} {values[:3].mean():.4f} -> '
               f'{values[-3:].mean():.4f} (mean of first / last 3 iterations)')
+    with open(osp.join(cfg.work_dir, 'last_checkpoint')) as f:
+        return cfg.model.type, f.read().strip()
 
 
 if __name__ == '__main__':

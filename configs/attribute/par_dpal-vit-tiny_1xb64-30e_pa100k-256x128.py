@@ -1,6 +1,8 @@
 # Pedestrian attribute recognition on PA-100K with a DPAL ViT-Ti student
 # (ALGORITHMS.md 3): 256x128, a linear multi-label head on the cls token,
-# sigmoid BCE (unweighted here), AdamW 1e-4, 30 epochs, mA.
+# weighted sigmoid BCE (a positive of attribute j weighs exp(1 - p_j), a
+# negative exp(p_j), p_j its positive ratio in the training set, computed
+# before training by AttributePositiveRatioHook), AdamW 1e-4, 30 epochs, mA.
 #   python tools/train.py \
 #       configs/attribute/par_dpal-vit-tiny_1xb64-30e_pa100k-256x128.py \
 #       --cfg-options model.backbone.init_cfg.checkpoint=backbone.pth
@@ -15,7 +17,9 @@ model = dict(
         type='MultiLabelLinearClsHead',
         in_channels=192,
         num_classes=num_attributes,
-        loss=dict(type='CrossEntropyLoss', use_sigmoid=True)))
+        loss=dict(type='AttributeWeightedBCELoss')))
+# fills the loss's pos_ratio from the training labels (unless given there)
+custom_hooks = [dict(type='AttributePositiveRatioHook')]
 train_pipeline = [
     *_base_.load_and_resize,
     dict(type='RandomFlip', prob=0.5),

@@ -13,7 +13,6 @@ Also reads the authors' released layout ``{'student': ..., 'teacher': ...}``
 checkpoint is read weights-only. Runs from any directory.
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
@@ -39,36 +38,26 @@ def parse_args(argv=None):
 
 def main(argv=None):
     parser, args = parse_args(argv)
-    import torch
-
     import projects.saip_dpal  # noqa: F401  (allow-list for our files)
-    from projects.saip_dpal.models.utils import extract_backbone_state
-    from projects.saip_dpal.models.utils.teacher_checkpoints import \
-        load_checkpoint_weights_only
+    from projects.saip_dpal.models.utils import export_backbone
     from projects.saip_dpal.utils import InputDataError, one_line
     try:
-        ckpt = load_checkpoint_weights_only(args.src, what='checkpoint')
-        state, report = extract_backbone_state(
-            ckpt, ema=args.ema, keep_pretrain_only=args.keep_pretrain_only,
-            name=args.src)
+        report = export_backbone(args.src, args.dst, ema=args.ema,
+                                 keep_pretrain_only=args.keep_pretrain_only)
     except InputDataError as err:
         parser.exit(1, f'error: {one_line(err)}\n')
-    params = sum(v.numel() for v in state.values())
-    print(f'{args.src}: kept {report["kept"]} tensors ({params / 1e6:.2f}M '
-          f'values) from {report["source"]!r}')
+    print(f'{args.src}: kept {report["kept"]} tensors from '
+          f'{report["source"]!r}')
     if report['dropped']:
         print('dropped: ' + ', '.join(
             f'{k} ({n})' for k, n in sorted(report['dropped'].items())))
     if report['pretrain_only']:
         print('dropped pretraining-only: ' +
               ', '.join(report['pretrain_only']))
-    meta = dict(
-        source=osp.basename(args.src),
-        part=report['source'],
-        ema=args.ema,
-        extractor='tools/model_converters/extract_backbone.py')
-    os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
-    torch.save(dict(state_dict=state, meta=meta), args.dst)
+    arch = report['meta']['backbone']
+    print('architecture: ' + (f'{arch["type"]} {arch.get("arch")}' if arch
+                              else 'not recorded (no training config in '
+                              'the checkpoint)'))
     print(f'wrote {args.dst}')
 
 

@@ -1,10 +1,12 @@
+from .cihp_dataset import CIHPDataset
 from .lup_person_dataset import LUPersonDataset
 from .market1501_dataset import Market1501Dataset
+from .msmt17_dataset import MSMT17Dataset
 from .pa100k_dataset import PA100KDataset
 from .samplers import IdentityBalancedSampler
 from .transforms import *  # noqa: F401,F403
 
 __all__ = [
-    'IdentityBalancedSampler', 'LUPersonDataset', 'Market1501Dataset',
-    'PA100KDataset'
+    'CIHPDataset', 'IdentityBalancedSampler', 'LUPersonDataset',
+    'MSMT17Dataset', 'Market1501Dataset', 'PA100KDataset'
 ]

@@ -1,6 +1,7 @@
 from .anchor_mask import anchor_keep_ids, keep_ids_from_base_mask
 from .attention import SDPAMultiheadAttention
-from .backbone_extraction import extract_backbone_state
+from .backbone_extraction import (export_backbone, extract_backbone_state,
+                                  plain_backbone_cfg)
 from .shape_mask import pca_shape_mask
 from .token_grid import as_tokens, resize_patch_tokens, token_grid
 from .teacher_checkpoints import (convert_path_state_dict,
@@ -9,7 +10,7 @@ from .teacher_checkpoints import (convert_path_state_dict,
                                   solider_swin_teacher)
 
 __all__ = [
-    'extract_backbone_state',
+    'export_backbone', 'extract_backbone_state', 'plain_backbone_cfg',
     'SDPAMultiheadAttention', 'pca_shape_mask', 'convert_path_state_dict',
     'convert_solider_state_dict', 'load_teacher_weights', 'path_vit_teacher',
     'solider_swin_teacher', 'as_tokens', 'resize_patch_tokens', 'token_grid',

@@ -78,3 +78,61 @@ def extract_backbone_state(checkpoint: Mapping,
         kept=len(state),
         dropped=dict(dropped),
         pretrain_only=pretrain_only)
+
+
+#: our pretraining backbones -> (plain mmpretrain type, pretraining-only args)
+PLAIN_BACKBONES = {'SAIPVisionTransformer': ('VisionTransformer',
+                                             ('inter_index', ))}
+#: backbone arguments a downstream config chooses for itself
+DOWNSTREAM_ARGS = ('init_cfg', 'out_type', 'out_indices', 'frozen_stages',
+                   'drop_path_rate', 'drop_rate', 'with_cp')
+
+
+def plain_backbone_cfg(checkpoint: Mapping) -> Optional[dict]:
+    """The architecture of a checkpoint's student as a plain mmpretrain
+    backbone config, read from the training config that mmengine stores in
+    ``meta['cfg']``; ``None`` when the checkpoint has none (the authors'
+    files). Downstream choices (init, outputs, drop path) are left out."""
+    text = (checkpoint.get('meta') or {}).get('cfg')
+    if not isinstance(text, str):
+        return None
+    from mmengine.config import Config
+    backbone = Config.fromstring(text, '.py').model.backbone.to_dict()
+    scope, _, name = backbone['type'].rpartition('.')
+    plain, pretrain_only = PLAIN_BACKBONES.get(name, (name, ()))
+    backbone['type'] = f'{scope}.{plain}' if scope else plain
+    for key in pretrain_only + DOWNSTREAM_ARGS:
+        backbone.pop(key, None)
+    return backbone
+
+
+def export_backbone(src: str,
+                    dst: str,
+                    ema: bool = False,
+                    keep_pretrain_only: bool = False) -> Dict:
+    """Write the backbone of the pretraining checkpoint ``src`` to ``dst``
+    as ``{'state_dict': <mmpretrain keys>, 'meta': {..., 'backbone': cfg}}``
+    (``cfg`` from :func:`plain_backbone_cfg`). Returns the extraction report
+    plus ``meta``.
+
+    Raises:
+        InputDataError: ``src`` is missing, unreadable or has no backbone.
+    """
+    import os
+    import os.path as osp
+
+    import torch
+
+    from .teacher_checkpoints import load_checkpoint_weights_only
+    ckpt = load_checkpoint_weights_only(src, what='checkpoint')
+    state, report = extract_backbone_state(
+        ckpt, ema=ema, keep_pretrain_only=keep_pretrain_only, name=src)
+    meta = dict(
+        source=osp.basename(src),
+        part=report['source'],
+        ema=ema,
+        backbone=plain_backbone_cfg(ckpt),
+        extractor='tools/model_converters/extract_backbone.py')
+    os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
+    torch.save(dict(state_dict=state, meta=meta), dst)
+    return dict(report, meta=meta)
