@@ -2,7 +2,7 @@
 import os
 import os.path as osp
 import re
-from typing import List
+from typing import Iterable, List
 
 from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
@@ -10,6 +10,25 @@ from ..utils.errors import InputDataError
 
 #: ``PPPP_cCsS_...jpg`` (Market-1501) and ``PPPP_cC_...jpg`` (MSMT17 style)
 NAME = re.compile(r'^(-?\d+)_c(\d+)')
+
+
+def train_samples(items: Iterable[tuple]) -> List[dict]:
+    """ReID training samples from ``(path, pid, camid)``: pids relabelled
+    to 0..N-1 in sorted order (``gt_label``)."""
+    items = list(items)
+    relabel = {pid: i for i, pid in enumerate(sorted({it[1]
+                                                      for it in items}))}
+    return [dict(img_path=path, gt_label=relabel[pid], camid=cam,
+                 is_query=False) for path, pid, cam in items]
+
+
+def test_samples(query: Iterable[tuple],
+                 gallery: Iterable[tuple]) -> List[dict]:
+    """ReID test samples from ``(path, pid, camid)``: query then gallery,
+    raw pids, ``is_query`` flags."""
+    return [dict(img_path=path, gt_label=pid, camid=cam, is_query=is_query)
+            for items, is_query in ((query, True), (gallery, False))
+            for path, pid, cam in items]
 
 
 @DATASETS.register_module()
@@ -45,20 +64,12 @@ class Market1501Dataset(BaseDataset):
         return items
 
     def load_data_list(self) -> List[dict]:
-        data = []
         if self.split == 'train':
-            items = [it for it in self._scan('bounding_box_train')
-                     if it[1] != -1]
-            relabel = {pid: i for i, pid in enumerate(
-                sorted({it[1] for it in items}))}
-            for path, pid, cam in items:
-                data.append(dict(img_path=path, gt_label=relabel[pid],
-                                 camid=cam, is_query=False))
+            data = train_samples(
+                it for it in self._scan('bounding_box_train') if it[1] != -1)
         else:
-            for folder in self.FOLDERS['test']:
-                for path, pid, cam in self._scan(folder):
-                    data.append(dict(img_path=path, gt_label=pid, camid=cam,
-                                     is_query=folder == 'query'))
+            data = test_samples(*(self._scan(f)
+                                  for f in self.FOLDERS['test']))
         if not data:
             raise InputDataError(f'no Market-1501 images under '
                                  f'{self.data_root} for split {self.split}')

@@ -5,6 +5,7 @@ from typing import List, Tuple
 from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
 from ..utils.errors import InputDataError
+from .market1501_dataset import test_samples, train_samples
 
 
 @DATASETS.register_module()
@@ -83,22 +84,13 @@ class MSMT17Dataset(BaseDataset):
 
     def load_data_list(self) -> List[dict]:
         folder = self._image_folder()
-        data = []
         if self.split == 'train':
             names = self.LISTS['train'][:2 if self.with_val else 1]
-            items = [it for name in names
-                     for it in self._read_list(name, folder)]
-            relabel = {pid: i for i, pid in enumerate(
-                sorted({it[1] for it in items}))}
-            for path, pid, cam in items:
-                data.append(dict(img_path=path, gt_label=relabel[pid],
-                                 camid=cam, is_query=False))
+            data = train_samples(it for name in names
+                                 for it in self._read_list(name, folder))
         else:
-            query, gallery = self.LISTS['test']
-            for name in (query, gallery):
-                for path, pid, cam in self._read_list(name, folder):
-                    data.append(dict(img_path=path, gt_label=pid, camid=cam,
-                                     is_query=name == query))
+            data = test_samples(*(self._read_list(name, folder)
+                                  for name in self.LISTS['test']))
         if not data:
             raise InputDataError(f'no MSMT17 images listed under '
                                  f'{self.data_root} for split {self.split}')

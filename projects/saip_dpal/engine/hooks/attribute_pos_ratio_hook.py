@@ -65,6 +65,12 @@ class AttributePositiveRatioHook(Hook):
         labels = attribute_labels(dataset,
                                   getattr(head, 'num_classes', None))
         ratio = labels.mean(axis=0)
+        num_classes = getattr(head, 'num_classes', None)
+        if num_classes is not None and num_classes != labels.shape[1]:
+            raise InputDataError(
+                f'{type(dataset).__name__} at {dataset.data_root} has '
+                f'{labels.shape[1]} attributes but the head predicts '
+                f'{num_classes} (set model.head.num_classes)')
         for loss in todo:
             loss.set_pos_ratio(ratio)
         runner.logger.info(
