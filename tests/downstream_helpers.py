@@ -44,15 +44,15 @@ def student_state(name):
     tools/model_converters/extract_backbone.py writes it: plain mmpretrain
     VisionTransformer / SwinTransformer keys, SAIP's pretraining-only
     inter_norm dropped; and its per-block head counts. ``name`` is
-    'saip-vit-tiny' or 'dpal-<arch>' for an entry of dpal_students.py
+    'saip-vit-{tiny,small}' (configs/saip_vit-*.py) or 'dpal-<arch>' for
+    an entry of dpal_students.py
     ('dpal-vit-small' -> ``vit_small``, 'dpal-swin-tiny' -> ``swin_tiny``)."""
     from mmengine.config import Config
 
     from mmpretrain.registry import MODELS
-    if name == 'saip-vit-tiny':
-        cfg = Config.fromfile(
-            osp.join(CONFIG_DIR, '_base_/models/saip_vit-tiny.py'))
-        student = cfg.model.backbone
+    if name.startswith('saip-'):  # the SAIP pretraining config's student
+        student = Config.fromfile(osp.join(
+            CONFIG_DIR, name.replace('-', '_', 1) + '.py')).model.backbone
     else:
         students = Config.fromfile(
             osp.join(CONFIG_DIR, '_base_/models/dpal_students.py'))

@@ -17,6 +17,7 @@ STEPPED_HERE = {
     'pose/td-hm_dpal-vit-tiny_8xb64-210e_coco-256x192.py': 'coco',
     'pose/td-hm_saip-vit-tiny_8xb64-210e_coco-256x192.py': 'coco',
     'pose/td-hm_dpal-vit-small_8xb64-210e_coco-256x192.py': 'coco',
+    'pose/td-hm_saip-vit-small_8xb64-210e_coco-256x192.py': 'coco',
     'pose/td-hm_dpal-vit-base_8xb64-210e_coco-256x192.py': 'coco',
     'pose/td-hm_dpal-swin-small_8xb64-210e_coco-256x192.py': 'coco',
     'parsing/uper_dpal-vit-tiny_8xb4-150e_lip-576x384.py': 'LIP',

@@ -21,6 +21,7 @@ ARCH_CONFIGS = {
     'dpal-vit-tiny': 'pose/td-hm_dpal-vit-tiny_8xb64-210e_coco-256x192.py',
     'saip-vit-tiny': 'pose/td-hm_saip-vit-tiny_8xb64-210e_coco-256x192.py',
     'dpal-vit-small': 'pose/td-hm_dpal-vit-small_8xb64-210e_coco-256x192.py',
+    'saip-vit-small': 'pose/td-hm_saip-vit-small_8xb64-210e_coco-256x192.py',
     'dpal-vit-base': 'pose/td-hm_dpal-vit-base_8xb64-210e_coco-256x192.py',
 }
 SWIN_CONFIGS = {
