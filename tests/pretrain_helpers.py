@@ -73,11 +73,17 @@ def build_model(cfg, max_iters=10):
 
 
 def one_batch(cfg, indices=(0, 1), seed=0):
-    """A collated batch of the config's training dataset (fixed seed)."""
+    """A collated batch of the config's training dataset, the same whatever
+    ran before (numpy, python and torch generators seeded)."""
+    import random
+
     import numpy as np
+    import torch
     from mmengine.dataset import default_collate
 
     from mmpretrain.registry import DATASETS
     np.random.seed(seed)
+    random.seed(seed)
+    torch.manual_seed(seed)
     dataset = DATASETS.build(cfg.train_dataloader.dataset)
     return default_collate([dataset[i] for i in indices])
