@@ -37,18 +37,10 @@ test_pipeline = [
     dict(type='LoadAnnotations'),
     dict(type='PackSegInputs')
 ]
+# replaces the LIP dataset dicts (their data_prefix does not apply)
+dataset = dict(_delete_=True, type=dataset_type, data_root=data_root)
 train_dataloader = dict(
-    dataset=dict(
-        _delete_=True,
-        type=dataset_type,
-        data_root=data_root,
-        split='train',
-        pipeline=train_pipeline))
+    dataset=dict(dataset, split='train', pipeline=train_pipeline))
 val_dataloader = dict(
-    dataset=dict(
-        _delete_=True,
-        type=dataset_type,
-        data_root=data_root,
-        split='val',
-        pipeline=test_pipeline))
+    dataset=dict(dataset, split='val', pipeline=test_pipeline))
 test_dataloader = val_dataloader
