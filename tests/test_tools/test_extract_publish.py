@@ -118,3 +118,35 @@ def test_publish_strips_training_state_and_names_the_hash(tmp_path, capsys):
     ckpt = torch.load(final)
     assert set(ckpt) == {'state_dict', 'meta'}
     assert torch.equal(ckpt['state_dict']['w'], torch.ones(2))
+
+
+@pytest.mark.parametrize('backbone, expected', [
+    (dict(type='SAIPVisionTransformer', arch='deit-tiny', img_size=(64, 32),
+          inter_index=6, out_type='cls_token', drop_path_rate=0.1),
+     dict(type='VisionTransformer', arch='deit-tiny', img_size=(64, 32))),
+    (dict(type='MAEViT', arch='deit-tiny', img_size=(64, 32), mask_ratio=0.75,
+          init_cfg=[dict(type='Xavier')]),
+     dict(type='VisionTransformer', arch='deit-tiny', img_size=(64, 32))),
+    (dict(type='mmpretrain.SwinTransformer', arch='tiny', out_indices=(3, )),
+     dict(type='mmpretrain.SwinTransformer', arch='tiny')),
+])
+def test_recorded_architecture_is_a_plain_backbone(backbone, expected):
+    """meta['backbone']: the student as a plain mmpretrain backbone, whose
+    weights are exactly the student's."""
+    from mmengine.config import Config
+
+    from mmpretrain.registry import MODELS
+    from projects.saip_dpal.models.utils import plain_backbone_cfg
+    text = Config(dict(model=dict(backbone=backbone))).pretty_text
+    plain = plain_backbone_cfg(dict(meta=dict(cfg=text)))
+    assert plain == expected
+    student = MODELS.build(dict(backbone, type=backbone['type'].split('.')[-1],
+                                init_cfg=None)).state_dict()
+    student = {k: v for k, v in student.items()
+               if not k.startswith('inter_norm.')}
+    model = MODELS.build(dict(plain, type=plain['type'].split('.')[-1]))
+    missing, unexpected = model.load_state_dict(student, strict=False)
+    assert not missing and not unexpected
+    # no training config (the authors' files), or not a model config
+    assert plain_backbone_cfg(dict(meta=dict())) is None
+    assert plain_backbone_cfg(dict(meta=dict(cfg='x = ('))) is None

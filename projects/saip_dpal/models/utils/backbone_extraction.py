@@ -81,8 +81,10 @@ def extract_backbone_state(checkpoint: Mapping,
 
 
 #: our pretraining backbones -> (plain mmpretrain type, pretraining-only args)
-PLAIN_BACKBONES = {'SAIPVisionTransformer': ('VisionTransformer',
-                                             ('inter_index', ))}
+PLAIN_BACKBONES = {
+    'SAIPVisionTransformer': ('VisionTransformer', ('inter_index', )),
+    'MAEViT': ('VisionTransformer', ('mask_ratio', )),  # the MAE baseline
+}
 #: backbone arguments a downstream config chooses for itself
 DOWNSTREAM_ARGS = ('init_cfg', 'out_type', 'out_indices', 'frozen_stages',
                    'drop_path_rate', 'drop_rate', 'with_cp')
@@ -97,7 +99,10 @@ def plain_backbone_cfg(checkpoint: Mapping) -> Optional[dict]:
     if not isinstance(text, str):
         return None
     from mmengine.config import Config
-    backbone = Config.fromstring(text, '.py').model.backbone.to_dict()
+    try:
+        backbone = Config.fromstring(text, '.py').model.backbone.to_dict()
+    except (SyntaxError, AttributeError, KeyError):  # not a model config
+        return None
     scope, _, name = backbone['type'].rpartition('.')
     plain, pretrain_only = PLAIN_BACKBONES.get(name, (name, ()))
     backbone['type'] = f'{scope}.{plain}' if scope else plain
