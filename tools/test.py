@@ -25,6 +25,11 @@ def parse_args(argv=None):
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument(
         '--out', help='dump the metrics to this file (json/yaml/pkl)')
+    parser.add_argument(
+        '--tta',
+        action='store_true',
+        help="test-time augmentation: the config's tta_pipeline and "
+        'tta_model (e.g. multi-scale + flip for parsing)')
     add_common_args(parser)
     args = parser.parse_args(argv)
     return parser, args
@@ -37,6 +42,13 @@ def main(argv=None):
         parser.error(f'checkpoint file not found: {args.checkpoint}')
     cfg.load_from = args.checkpoint
     cfg = merge_common_args(cfg, args)
+    if args.tta:
+        if 'tta_model' not in cfg or 'tta_pipeline' not in cfg:
+            parser.error(f'--tta: {args.config} has no tta_model / '
+                         'tta_pipeline')
+        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+        cfg.tta_model.module = cfg.model
+        cfg.model = cfg.tta_model
     prepare_cpu_distributed(cfg, args.launcher)
 
     runner = (Runner.from_cfg(cfg)

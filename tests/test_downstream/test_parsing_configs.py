@@ -2,8 +2,9 @@
 
 Every config builds under the ``mmseg`` scope and loads a backbone file
 extracted from a DPAL / SAIP student unchanged; the synthetic config trains
-through the Runner; the training flip swaps LIP's left/right labels; the
-layer-wise lr decay constructor decays by 0.65 per block.
+through the Runner; the training flip swaps LIP's left/right labels, and so
+does the flip test (``tools/test.py --tta``); the layer-wise lr decay
+constructor decays by 0.65 per block.
 """
 import math
 import os.path as osp
@@ -182,3 +183,68 @@ def test_synthetic_config_trains(synthetic_root, tmp_path):
     assert osp.isfile(osp.join(str(tmp_path), 'iter_2.pth'))
     metrics = runner.test()
     assert 0 <= metrics['mIoU'] <= 100
+
+    # multi-scale + flip test of that checkpoint through tools/test.py
+    import json
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    out = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'tools', 'test.py'),
+         osp.join(ROOT, 'configs', SYNTHETIC),
+         osp.join(str(tmp_path), 'iter_2.pth'), '--tta',
+         '--work-dir', str(tmp_path / 'tta'), '--out',
+         str(tmp_path / 'tta.json'), '--cfg-options',
+         f'test_dataloader.dataset.data_root={data_root}',
+         'log_level=WARNING'],
+        capture_output=True, text=True, cwd=str(tmp_path))
+    assert out.returncode == 0, out.stderr[-2000:]
+    tta = json.load(open(tmp_path / 'tta.json'))
+    assert 0 <= tta['mIoU'] <= 100
+
+
+def _views(logits_per_view):
+    """Segmentor outputs of one image: (flipped?, (C, H, W) logits) per
+    view, the flipped ones already flipped back in space."""
+    from mmengine.structures import PixelData
+
+    from mmseg.structures import SegDataSample
+    views = []
+    for flip, logits in logits_per_view:
+        sample = SegDataSample(metainfo=dict(
+            flip=flip, flip_direction='horizontal', img_path='x.jpg'))
+        sample.seg_logits = PixelData(data=logits)
+        views.append(sample)
+    return [views]
+
+
+def test_flip_test_swaps_left_right_channels():
+    """A left arm (14) in the image is a right arm (15) in its mirror: the
+    flipped view's 14/15 channels are swapped before averaging, the other
+    classes are not; mmseg's own TTA model picks the wrong side."""
+    import projects.saip_dpal  # noqa: F401
+    from mmseg.models import SegTTAModel
+    from projects.saip_dpal.models.segmentors import FlipSwapSegTTAModel
+    module = torch.nn.Module()  # what merging reads of the segmentor
+    module.out_channels = 20
+    module.test_step = None
+    plain, ours = SegTTAModel(module=module), FlipSwapSegTTAModel(
+        module=module)
+    logits = torch.zeros(20, 1, 3)
+    logits[14, 0, 0], logits[3, 0, 1], logits[16, 0, 2] = 2., 2., 1.
+    flipped = torch.zeros(20, 1, 3)  # the mirror sees the other side
+    flipped[15, 0, 0], flipped[3, 0, 1], flipped[17, 0, 2] = 4., 2., 2.
+    views = [(False, logits), (True, flipped)]
+    pred = ours.merge_preds(_views(views))[0].pred_sem_seg.data
+    assert pred.flatten().tolist() == [14, 3, 16]
+    pred = plain.merge_preds(_views(views))[0].pred_sem_seg.data
+    assert pred.flatten().tolist() == [15, 3, 17]
+    # merged probabilities: the mean of the two views' softmaxes
+    swapped = flipped[[*range(14), 15, 14, 17, 16, 19, 18]]
+    views = [(False, logits), (True, flipped.clone())]
+    merged = (logits.softmax(0) + swapped.softmax(0)) / 2
+    assert ours.merge_preds(_views(views))[0].pred_sem_seg.data.flatten(
+    ).equal(merged.argmax(0).flatten())
+    with pytest.raises(ValueError, match='outside the 10 classes'):
+        ours.merge_preds(_views([(True, torch.zeros(10, 1, 1))]))

@@ -5,9 +5,9 @@
 # head, input 576x384 (HxW), AdamW 7e-4 / wd 0.05 with layer-wise lr decay
 # 0.65 (mmseg's ViT/BEiT/MAE recipes for 12-block ViTs), 150 epochs, mIoU.
 # Training flips swap the left/right LIP labels (RandomFlipSwapLabels).
-# Test: single scale, or multi-scale via --tta (no flip: mmseg un-flips the
-# logits of a flipped view without swapping the left/right channels, which
-# would merge a left arm into a right one, so flip test is left out).
+# Test: single scale, or multi-scale + flip via tools/test.py --tta
+# (FlipSwapSegTTAModel: a flipped view's left/right class channels are
+# swapped back before the views are averaged).
 # Arch configs set the backbone arch / heads and the pretrained file.
 default_scope = 'mmseg'
 custom_imports = dict(
@@ -166,9 +166,10 @@ test_pipeline = [
     dict(type='LoadAnnotations'),
     dict(type='PackSegInputs')
 ]
-# multi-scale test (tools/test.py --tta), without flip (see the top)
+# multi-scale + flip test (tools/test.py --tta); the ground truth is
+# loaded after the flip, so it keeps its orientation
 img_ratios = [0.75, 1.0, 1.25, 1.5]
-tta_model = dict(type='SegTTAModel')
+tta_model = dict(type='FlipSwapSegTTAModel')
 tta_pipeline = [
     dict(type='LoadImageFromFile', backend_args=None),
     dict(
@@ -176,6 +177,9 @@ tta_pipeline = [
         transforms=[[
             dict(type='Resize', scale_factor=r, keep_ratio=True)
             for r in img_ratios
+        ], [
+            dict(type='RandomFlip', prob=0., direction='horizontal'),
+            dict(type='RandomFlip', prob=1., direction='horizontal')
         ], [dict(type='LoadAnnotations')], [dict(type='PackSegInputs')]])
 ]
 train_dataloader = dict(
