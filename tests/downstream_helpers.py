@@ -110,3 +110,30 @@ def two_iteration_cfg(config, data_root, work_dir):
                                         by_epoch=False)
     cfg.log_level = 'WARNING'
     return cfg
+
+
+def lr_and_decay_by_name(cfg, scope, model):
+    """Build ``cfg.optim_wrapper`` for ``model`` in ``scope`` and return
+    each parameter's lr and weight decay by name, checking that every
+    trainable parameter is in exactly one group."""
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope(scope):
+        optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    name_of = {id(p): n for n, p in model.named_parameters()}
+    lr_of, wd_of, seen = {}, {}, []
+    for group in optim_wrapper.optimizer.param_groups:
+        for param in group['params']:
+            name = name_of[id(param)]
+            lr_of[name], wd_of[name] = group['lr'], group['weight_decay']
+            seen.append(name)
+    trainable = [n for n, p in model.named_parameters() if p.requires_grad]
+    assert sorted(seen) == sorted(trainable)  # each parameter exactly once
+    return lr_of, wd_of
+
+
+def lr_of_prefix(lr_of, prefix):
+    """The one lr of all parameters whose name starts with ``prefix``."""
+    lrs = {v for k, v in lr_of.items() if k.startswith(prefix)}
+    assert len(lrs) == 1, (prefix, lrs)
+    return lrs.pop()

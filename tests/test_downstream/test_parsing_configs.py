@@ -15,7 +15,8 @@ import torch
 
 from conftest import tiny_train_cfg
 from downstream_helpers import (  # noqa: F401 (autouse fixture)
-    assert_loads_student, build_scoped, load_scoped, restore_default_scope)
+    assert_loads_student, build_scoped, load_scoped, lr_and_decay_by_name,
+    lr_of_prefix, restore_default_scope)
 
 ARCH_CONFIGS = {
     'dpal-vit-tiny': 'parsing/uper_dpal-vit-tiny_8xb4-150e_lip-576x384.py',
@@ -61,28 +62,15 @@ def test_arch_config_loads_extracted_backbone(name, tmp_path):
 
 
 def test_layer_decay_param_groups():
-    from mmengine.optim import build_optim_wrapper
-    from mmengine.registry import DefaultScope
     cfg = load_scoped(ARCH_CONFIGS['dpal-vit-tiny'], 'mmseg')
     cfg.model.backbone.init_cfg = None
     model = build_scoped(cfg, 'mmseg')
-    with DefaultScope.overwrite_default_scope('mmseg'):
-        optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    lr_of, wd_of = lr_and_decay_by_name(cfg, 'mmseg', model)
     base_lr, rate = 7e-4, 0.65
     assert cfg.optim_wrapper.paramwise_cfg.layer_decay_rate == rate
-    lr_of, wd_of, seen = {}, {}, []
-    for group in optim_wrapper.optimizer.param_groups:
-        for name in group['param_names']:
-            lr_of[name] = group['lr']
-            wd_of[name] = group['weight_decay']
-            seen.append(name)
-    trainable = [n for n, p in model.named_parameters() if p.requires_grad]
-    assert sorted(seen) == sorted(trainable)  # each parameter exactly once
 
     def lr(prefix):
-        lrs = {v for k, v in lr_of.items() if k.startswith(prefix)}
-        assert len(lrs) == 1, (prefix, lrs)
-        return lrs.pop()
+        return lr_of_prefix(lr_of, prefix)
 
     for prefix in ('decode_head.', 'auxiliary_head.', 'neck.',
                    'backbone.ln1.'):
