@@ -5,16 +5,16 @@
 #   --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/.../backbone.pth
 # The backbone is declared as pretrained (img_size 256x128); its position
 # embedding is interpolated to the 36x24 grid of the 576x384 input.
-_base_ = ['./_base_/uper_vit-tiny_lip-576x384.py']
-
+_base_ = [
+    './_base_/uper_vit-tiny_lip-576x384.py',
+    '../_base_/models/dpal_students.py'
+]
+# the student as pretrained: width, depth and per-block heads
+student = _base_.vit_tiny
 model = dict(
     backbone=dict(
-        arch=dict(
-            embed_dims=192,
-            num_layers=12,
-            num_heads=6,
-            feedforward_channels=768),
-        layer_cfgs=[dict()] * 11 + [dict(num_heads=12)],
+        arch=student.arch,
+        layer_cfgs=student.layer_cfgs,
         init_cfg=dict(
             type='Pretrained',
             checkpoint='work_dirs/dpal_pathb_vit-tiny/backbone.pth')))

@@ -6,18 +6,18 @@
 #   --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/.../backbone.pth
 # The backbone is declared as pretrained (img_size 256x128); its position
 # embedding is interpolated to the 16x12 grid of the 256x192 input.
-_base_ = ['./_base_/td-hm_udp-256x192_coco.py']
-
+_base_ = [
+    './_base_/td-hm_udp-256x192_coco.py',
+    '../_base_/models/dpal_students.py'
+]
+# the student as pretrained: width, depth and per-block heads
+student = _base_.vit_base
 model = dict(
     backbone=dict(
-        arch=dict(
-            embed_dims=768,
-            num_layers=12,
-            num_heads=12,
-            feedforward_channels=3072),
-        layer_cfgs=[dict()] * 11 + [dict(num_heads=16)],
+        arch=student.arch,
+        layer_cfgs=student.layer_cfgs,
         drop_path_rate=0.3,
         init_cfg=dict(
             type='Pretrained',
             checkpoint='work_dirs/dpal_pathl_vit-base/backbone.pth')),
-    head=dict(in_channels=768))
+    head=dict(in_channels=student.arch.embed_dims))
