@@ -6,34 +6,21 @@ _base_ = ['./dpal_pathb_vit-tiny-p16_8xb256-amp-200e_lup1m.py']
 
 data_root = '{{ fileDirname }}/../data/synthetic/'
 global_size, local_size, crowd_size = (128, 64), (64, 48), (128, 128)
-views = dict(
-    type='CrowdCompositeViews',
-    num_locals=2,
-    paste_size=local_size,
-    alpha=0.7,
-    canvas_root=data_root + 'canvas/',
-    global_pipeline=[
-        dict(**_base_.person_crop, scale=global_size,
-             crop_ratio_range=(0.8, 1.0)),
-        *_base_.global_augs,
-    ],
-    local_pipeline=[
-        dict(**_base_.person_crop, scale=local_size,
-             crop_ratio_range=(0.05, 0.8)),
-        *_base_.local_augs,
-    ],
-    canvas_pipeline=[
-        dict(**_base_.canvas_crop, scale=crowd_size),
-        *_base_.solarized_augs,
-    ])
+# the full config's views (crops, augmentations, crowd canvas) at these
+# sizes with the synthetic canvases
+train_pipeline = _base_.train_pipeline
+views = train_pipeline[1]
+views.update(paste_size=local_size, canvas_root=data_root + 'canvas/')
+views.global_pipeline[0].scale = global_size  # each view opens with its crop
+views.local_pipeline[0].scale = local_size
+views.canvas_pipeline[0].scale = crowd_size
 train_dataloader = dict(
     batch_size=16,
     num_workers=2,
     pin_memory=False,
     dataset=dict(
-        data_root=data_root,
-        data_prefix='LUPerson',
-        pipeline=[_base_.load_image, views, dict(type='PackInputs')]))
+        data_root=data_root, data_prefix='LUPerson',
+        pipeline=train_pipeline))
 
 model = dict(teacher_checkpoint=None)
 max_epochs = 2

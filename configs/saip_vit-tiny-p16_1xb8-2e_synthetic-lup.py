@@ -4,43 +4,23 @@ _base_ = ['./saip_vit-tiny-p16_8xb64-accum4-amp-300e_lup1m.py']
 
 data_root = '{{ fileDirname }}/../data/synthetic/'
 global_size, local_size, ref_size = (128, 64), (64, 32), (112, 112)
-views = dict(
-    type='CrowdCompositeViews',
-    num_locals=3,
-    paste_size=local_size,
-    alpha=0.7,
-    with_region=True,
-    canvas_root=data_root + 'canvas/',
-    global_pipeline=[
-        dict(**_base_.person_crop, scale=global_size,
-             crop_ratio_range=(0.8, 1.0)),
-        *_base_.global_augs,
-    ],
-    second_global_pipeline=[
-        dict(**_base_.person_crop, scale=global_size,
-             crop_ratio_range=(0.8, 1.0)),
-        *_base_.solarized_augs,
-    ],
-    local_pipeline=[
-        dict(**_base_.person_crop, scale=local_size,
-             crop_ratio_range=(0.05, 0.8)),
-        *_base_.local_augs,
-    ],
-    canvas_pipeline=[
-        dict(**_base_.canvas_crop, scale=ref_size),
-        *_base_.solarized_augs,
-    ])
+# the full config's views (crops, augmentations, paste boxes) at these sizes
+# with 3 local crops and the synthetic canvases
+train_pipeline = _base_.train_pipeline
+views = train_pipeline[1]
+views.update(num_locals=3, paste_size=local_size,
+             canvas_root=data_root + 'canvas/')
+views.global_pipeline[0].scale = global_size  # each view opens with its crop
+views.second_global_pipeline[0].scale = global_size
+views.local_pipeline[0].scale = local_size
+views.canvas_pipeline[0].scale = ref_size
 train_dataloader = dict(
     batch_size=8,
     num_workers=2,
     pin_memory=False,
     dataset=dict(
-        data_root=data_root,
-        data_prefix='LUPerson',
-        pipeline=[
-            _base_.load_image, views,
-            dict(type='PackInputs', algorithm_keys=['paste_boxes'])
-        ]))
+        data_root=data_root, data_prefix='LUPerson',
+        pipeline=train_pipeline))
 
 model = dict(
     neck=dict(embed_dims=128, depth=2, num_heads=4, base_grid=(8, 4)),
