@@ -12,7 +12,7 @@ _base_ = [
     '_base_/models/teacher_pathl.py',
 ]
 model = dict(
-    backbone={{_base_.vit_tiny}},
+    backbone={{_base_.vit_tiny_pathl}},  # 16 heads in the last block
     teacher={{_base_.teacher}},
     teacher_checkpoint='checkpoints/teachers/pathl_mmpretrain.pth',
     neck=dict(

@@ -1,5 +1,5 @@
 # Pedestrian attribute recognition on PA-100K with a DPAL ViT-Ti student
-# (ALGORITHMS.md 3): 256x128, a linear multi-label head on the cls token,
+# (docs/methods.md 3): 256x128, a linear multi-label head on the cls token,
 # weighted sigmoid BCE (a positive of attribute j weighs exp(1 - p_j), a
 # negative exp(p_j), p_j its positive ratio in the training set, computed
 # before training by AttributePositiveRatioHook), AdamW 1e-4, 30 epochs, mA.

@@ -1,4 +1,4 @@
-# Person ReID on Market-1501 with a DPAL ViT-Ti student (ALGORITHMS.md 3):
+# Person ReID on Market-1501 with a DPAL ViT-Ti student (docs/methods.md 3):
 # 256x128, softmax + batch-hard triplet, 4 images per identity, batch 64,
 # 120 epochs, AdamW 2e-4; the L2-normalised cls feature before the BNNeck
 # is compared query vs gallery (mAP, CMC; no re-ranking).

@@ -1,4 +1,4 @@
-# Person ReID on MSMT17 with a DPAL ViT-Ti student (ALGORITHMS.md 3): the
+# Person ReID on MSMT17 with a DPAL ViT-Ti student (docs/methods.md 3): the
 # Market-1501 recipe (256x128, softmax + batch-hard triplet, 4 images per
 # identity, batch 64, 120 epochs, AdamW 2e-4, mAP / CMC without re-ranking)
 # on MSMT17's lists: train + val (1041 identities) for training, query vs

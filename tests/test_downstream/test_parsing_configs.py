@@ -1,4 +1,4 @@
-"""mmseg human parsing (LIP) fine-tuning configs (ALGORITHMS.md section 3).
+"""mmseg human parsing (LIP) fine-tuning configs (docs/methods.md section 3).
 
 Every config builds under the ``mmseg`` scope and loads a backbone file
 extracted from a DPAL / SAIP student unchanged; the synthetic config trains

@@ -1,4 +1,4 @@
-"""mmpose top-down pose fine-tuning configs (ALGORITHMS.md section 3).
+"""mmpose top-down pose fine-tuning configs (docs/methods.md section 3).
 
 Every config builds under the ``mmpose`` scope and loads a backbone file
 extracted from a DPAL / SAIP student unchanged; the synthetic config trains

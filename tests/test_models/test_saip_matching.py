@@ -267,18 +267,26 @@ def test_attention_relation_loss_by_hand():
     # log-probability inputs give the same value
     torch.testing.assert_close(
         AttentionRelationLoss(log_input=True)(t.log(), s.log()), loss)
-    # pairs (qk and vv of two views) are averaged; both call forms agree
-    maps = [(random_maps(2, 2, 4, 4), random_maps(2, 2, 4, 4))
-            for _ in range(4)]
-    each = [kl_by_hand(a, b) for a, b in maps]
-    avg = sum(each) / 4
-    torch.testing.assert_close(loss_fn(maps).double(), avg)
+    # per view the q.k and v.v terms are added, then the views averaged
+    views_t = [(random_maps(2, 2, 4, 4), random_maps(2, 2, 4, 4))
+               for _ in range(2)]
+    views_s = [(random_maps(2, 2, 4, 4), random_maps(2, 2, 4, 4))
+               for _ in range(2)]
+    each = [kl_by_hand(a, b) for tv, sv in zip(views_t, views_s)
+            for a, b in zip(tv, sv)]
+    want = sum(each) / 2  # twice the mean over the 4 maps
+    torch.testing.assert_close(loss_fn(views_t, views_s).double(), want)
     torch.testing.assert_close(
-        loss_fn([a for a, _ in maps], [b for _, b in maps]).double(), avg)
+        AttentionRelationLoss(loss_weight=0.5)(views_t,
+                                               views_s).double(), 0.5 * want)
+    # one map per view: the mean over views
     torch.testing.assert_close(
-        AttentionRelationLoss(loss_weight=0.5)(maps).double(), 0.5 * avg)
+        loss_fn([a for a, _ in views_t], [a for a, _ in views_s]).double(),
+        (each[0] + each[2]) / 2)
     with pytest.raises(ValueError):
-        loss_fn([maps[0][0]], [maps[0][1], maps[1][1]])
+        loss_fn(views_t, views_s[:1])
+    with pytest.raises(ValueError):
+        loss_fn(views_t, [views_s[0][:1], views_s[1]])
 
 
 def test_attention_relation_loss_zeros_and_gradients():

@@ -52,7 +52,10 @@ def test_default_sizes():
     head = SAIPSearchHead(192)
     assert head.query_embed.out_features == 512
     assert head.kernel_proj.out_features == 512
-    assert head.cross_attn.num_heads == 8
+    # the reference's 16 heads, and a full pre-norm cross-attention block
+    assert head.cross_block.attn.num_heads == 16
+    assert all(b.attn.num_heads == 16 for b in head.query_blocks)
+    assert head.cross_block.mlp[0].out_features == 2048
     logits = head(
         torch.randn(1, 1 + 32, 192), torch.randn(1, 1 + 196, 192), (14, 14))
     assert logits.shape == (1, 14, 14)

@@ -54,8 +54,8 @@ def test_path_b_training_checkpoint_converts_and_loads(path_b, tmp_path):
     assert out.returncode == 0, out.stdout + out.stderr
     lines = out.stdout.splitlines()
     assert "-> mmpretrain VisionTransformer arch 'b'" in lines[0]
-    for expect in ('dropped 25', 'added 2', 'resized on load 1',
-                   '  pos_embed: (1, 197, 768) -> (1, 129, 768)',
+    # the teacher keeps PATH's 14x14 grid: nothing is resized on load
+    for expect in ('dropped 25', 'added 2', 'resized on load 0',
                    'missing 0', 'unexpected 0', 'mismatched 0'):
         assert expect in lines, (expect, lines)
     assert lines[-1] == f'wrote {dst}'
@@ -70,6 +70,7 @@ def test_path_b_training_checkpoint_converts_and_loads(path_b, tmp_path):
                        bare['blocks.11.mlp.fc2.weight'].float())
     assert torch.equal(model.pos_embed[:, :1],
                        bare['cls_token_pos_embed'].float())
+    assert torch.equal(model.pos_embed[:, 1:], bare['pos_embed'].float())
 
 
 def load_cli(path):

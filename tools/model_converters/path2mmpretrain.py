@@ -29,11 +29,11 @@ def parse_args(argv=None):
         '--img-size',
         type=int,
         nargs=2,
-        default=(256, 128),
+        default=(224, 224),
         metavar=('H', 'W'),
         help='input size of the teacher the keys are checked against; the '
-        'stored positions stay on the 14x14 grid and are resized on load '
-        '(default: 256 128)')
+        'stored positions stay on the 14x14 grid, which the teacher resizes '
+        'to each input (default: 224 224, as the teacher configs)')
     return parser, parser.parse_args(argv)
 
 

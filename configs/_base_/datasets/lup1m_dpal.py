@@ -1,4 +1,4 @@
-# DPAL views on LUP1M (ALGORITHMS.md 1.1): one global 256x128 view, two local
+# DPAL views on LUP1M (docs/methods.md 1.1): one global 256x128 view, two local
 # 128x96 views and one 256x256 crowd view (a canvas with the last local view
 # and the resized global view pasted side by side, alpha 0.7).
 # Layout: data/LUP1M/images/**.jpg (unlabelled crops, any nesting) and

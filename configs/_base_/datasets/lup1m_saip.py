@@ -1,4 +1,4 @@
-# SAIP views on LUP1M (ALGORITHMS.md 2.1): g1 and g2 (256x128), n - 1 = 7
+# SAIP views on LUP1M (docs/methods.md 2.1): g1 and g2 (256x128), n - 1 = 7
 # local crops (128x64), the region (g1 resized to 128x64) and the ref view:
 # a 224x224 canvas with l_{n-1} pasted in a left box and the region in a box
 # to its right (alpha 0.7); the boxes travel as `paste_boxes`.

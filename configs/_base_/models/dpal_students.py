@@ -1,7 +1,8 @@
-# DPAL student backbones (ALGORITHMS.md 1.3), as plain mmpretrain backbones
+# DPAL student backbones (docs/fidelity.md), as plain mmpretrain backbones
 # so that their weights load into the same dicts downstream. ViTs use DPAL's
-# head counts (the last block has more heads) through layer_cfgs; Swins give
-# their last stage, whose average-pooled token is the student's "cls".
+# head counts through layer_cfgs: the last block's heads follow the
+# teacher's (12 for PATH-B, 16 for PATH-L); Swins give their last stage,
+# whose average-pooled token is the student's "cls".
 _vit = dict(
     type='VisionTransformer',
     img_size=(256, 128),
@@ -16,6 +17,8 @@ vit_tiny = dict(
     arch=dict(embed_dims=192, num_layers=12, num_heads=6,
               feedforward_channels=768),
     layer_cfgs=[dict()] * 11 + [dict(num_heads=12)])
+vit_tiny_pathl = dict(
+    vit_tiny, layer_cfgs=[dict()] * 11 + [dict(num_heads=16)])
 vit_small = dict(
     **_vit,
     arch=dict(embed_dims=384, num_layers=12, num_heads=6,

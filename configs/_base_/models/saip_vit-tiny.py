@@ -1,4 +1,4 @@
-# SAIP around a ViT-Ti/16 student (ALGORITHMS.md 2.2): intermediate output
+# SAIP around a ViT-Ti/16 student (docs/methods.md 2.2): intermediate output
 # after block 7 through its own LayerNorm, DINO-style projection to 65536,
 # an MAE-style decoder (512 wide, 8 blocks) and the search head.
 embed_dims = 192

@@ -1,5 +1,6 @@
-# DPAL's paper schedule (ALGORITHMS.md 1.6): AdamW (0.9, 0.95), wd 0.05 with
-# no decay on bias / norm / position embeddings / tokens, lr 2.5e-4 per 256
+# DPAL's paper schedule (docs/fidelity.md): AdamW (0.9, 0.95), wd 0.05 with
+# no decay on biases and norms only (the reference exempts 1-D parameters
+# and biases: position embeddings and tokens are decayed), lr 2.5e-4 per 256
 # images (auto-scaled to the real total batch), 10 linear warmup epochs then
 # a half-cycle cosine, fp16 autocast with a dynamic loss scale, gate-loss
 # weight 0.1 -> 0.01 after epoch 20, the student's EMA copy updated after
@@ -12,16 +13,7 @@ optim_wrapper = dict(
     constructor='TrainableOptimWrapperConstructor',
     optimizer=dict(
         type='AdamW', lr=2.5e-4, betas=(0.9, 0.95), weight_decay=0.05),
-    paramwise_cfg=dict(
-        norm_decay_mult=0.0,
-        bias_decay_mult=0.0,
-        custom_keys={
-            'pos_embed': dict(decay_mult=0.0),
-            'cls_token': dict(decay_mult=0.0),
-            'gate_token': dict(decay_mult=0.0),
-            'pattern_queries': dict(decay_mult=0.0),
-            'relative_position_bias_table': dict(decay_mult=0.0),
-        }))
+    paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0,
          end=warmup_epochs, convert_to_iter_based=True),

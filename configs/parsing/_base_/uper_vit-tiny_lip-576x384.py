@@ -1,4 +1,4 @@
-# Human parsing fine-tuning of a pretrained plain ViT on LIP (ALGORITHMS.md
+# Human parsing fine-tuning of a pretrained plain ViT on LIP (docs/methods.md
 # section 3): mmseg EncoderDecoder, mmpretrain VisionTransformer backbone
 # (featmap outputs of blocks 4/6/8/12), Feature2Pyramid neck (x4, x2, x1,
 # x0.5 -> strides 4/8/16/32), UPerHead with 20 LIP classes + FCN auxiliary

@@ -1,5 +1,5 @@
 # Top-down heatmap pose fine-tuning of a pretrained plain ViT on COCO
-# (ALGORITHMS.md section 3): the mmpose 1.x ViTPose recipe with the classic
+# (docs/methods.md section 3): the mmpose 1.x ViTPose recipe with the classic
 # HeatmapHead (2 deconv layers of 256), UDP heatmaps 48x64 for 256x192 input,
 # AdamW 5e-4 / wd 0.1 with layer-wise lr decay 0.75, 210 epochs (steps
 # 170/200), flip test, GT person boxes. Arch configs set the backbone width

@@ -1,8 +1,15 @@
-"""Update a model's EMA copy after every optimizer step."""
+"""Update a model's EMA copies after every optimizer step."""
+import math
+
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmpretrain.registry import HOOKS
+from ...models.utils.optim_step_cosine_ema import OptimStepCosineEMA
+
+
+def _unwrap(model):
+    return model.module if is_model_wrapper(model) else model
 
 
 @HOOKS.register_module()
@@ -10,16 +17,27 @@ class EMAUpdateHook(Hook):
     """Call ``model.update_ema()`` after each training iteration that stepped
     the optimizer (with gradient accumulation, only on the stepping ones).
 
-    Keeping the update out of the forward pass keeps the loss free of the
-    host-device synchronisations the EMA's step counter needs. Works with
-    and without a DDP wrapper.
+    Before training it gives every :class:`OptimStepCosineEMA` of the model
+    its schedule: ``ceil(max_iters / accumulation)`` optimizer steps (the
+    optimizer wrapper also steps on a last, partial window) and the
+    accumulation, so the momentum runs over optimizer steps and ends at its
+    end value on the last one.
+
+    Keeping the update out of the forward pass keeps the loss free of
+    host-device synchronisations. Works with and without a DDP wrapper.
     """
     priority = 'NORMAL'
+
+    def before_train(self, runner) -> None:
+        accumulation = int(
+            getattr(runner.optim_wrapper, '_accumulative_counts', 1))
+        total = math.ceil(runner.max_iters / accumulation)
+        for m in _unwrap(runner.model).modules():
+            if isinstance(m, OptimStepCosineEMA):
+                m.set_schedule(total, accumulation)
 
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None) -> None:
         if not runner.optim_wrapper.should_update():
             return
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
-        model.update_ema()
+        _unwrap(runner.model).update_ema()

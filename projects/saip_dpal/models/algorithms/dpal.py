@@ -4,9 +4,11 @@ from typing import Dict, List, Optional
 import torch
 from mmengine.logging import print_log
 
-from mmpretrain.models import BaseSelfSupervisor, CosineEMA
+from mmpretrain.models import BaseSelfSupervisor
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
+from ..utils.optim_step_cosine_ema import OptimStepCosineEMA
+from ..utils.reference_vit_init import is_pretrained, reference_vit_init
 from ..utils.shape_mask import pca_shape_mask
 from ..utils.teacher_checkpoints import load_teacher_weights
 from ..utils.token_grid import as_tokens, resize_patch_tokens, token_grid
@@ -44,9 +46,11 @@ class DPAL(BaseSelfSupervisor):
     global patches (1), all crowd tokens (2).
 
     Losses: ``loss_global``, ``loss_local``, ``loss_relation``,
-    ``loss_gate`` (``gate_loss_weight`` x mean gate cross-entropy; the
-    weight is scheduled by :class:`GateLossWeightHook`) and ``loss_expert``
-    (mean expert regulariser).
+    ``loss_gate`` (``gate_loss_weight`` x gate cross-entropy; the weight is
+    scheduled by :class:`GateLossWeightHook`) and ``loss_expert`` (expert
+    regulariser), both averaged over the reference's 3 + n_local decoder
+    calls (each view's cls is one call), so with two locals the global
+    pattern weighs 3/5.
 
     Args:
         backbone (dict): Student backbone (mmpretrain ``VisionTransformer``
@@ -63,11 +67,16 @@ class DPAL(BaseSelfSupervisor):
         gate_loss_weight (float): Initial weight of the gate loss.
         shape_mask_sign (str): ``'reference'`` (scikit-learn's PCA sign) or
             ``'centre'`` (the person is high). See :func:`pca_shape_mask`.
-        ema (dict, optional): Keep a :class:`CosineEMA` copy of the student
-            backbone (``ema_backbone``), e.g. ``dict(momentum=0.004,
-            end_momentum=0.)`` for momentum 0.996 -> 1 over all iterations;
-            updated by :class:`EMAUpdateHook` (its step count is saved, so
-            the schedule continues on resume).
+        backbone_init (str): ``'reference'`` initialises a ViT student as
+            the authors' code (:func:`reference_vit_init`); ``'default'``
+            keeps the backbone's own. Swin students (no reference code)
+            and backbones with a ``Pretrained`` init_cfg keep their own.
+            Defaults to 'reference'.
+        ema (dict, optional): Keep an :class:`OptimStepCosineEMA` copy of
+            the student backbone (``ema_backbone``), e.g.
+            ``dict(momentum=0.004, end_momentum=0.)`` for decay 0.996 -> 1
+            over all optimizer steps; updated by :class:`EMAUpdateHook` (its
+            step count is saved, so the schedule continues on resume).
         data_preprocessor (dict, optional): Defaults to
             ``SelfSupDataPreprocessor`` (set mean/std in the config).
         init_cfg (dict, optional): Initialisation config of the student.
@@ -83,6 +92,7 @@ class DPAL(BaseSelfSupervisor):
                  loss_relation: dict = dict(type='DPALRelationAlignLoss'),
                  gate_loss_weight: float = 0.1,
                  shape_mask_sign: str = 'reference',
+                 backbone_init: str = 'reference',
                  ema: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
@@ -100,7 +110,11 @@ class DPAL(BaseSelfSupervisor):
         self.loss_relation = MODELS.build(loss_relation)
         self.gate_loss_weight = float(gate_loss_weight)
         self.shape_mask_sign = shape_mask_sign
-        self.ema_backbone = None if ema is None else CosineEMA(
+        if backbone_init not in ('reference', 'default'):
+            raise ValueError("backbone_init must be 'reference' or "
+                             f"'default', got {backbone_init!r}")
+        self.backbone_init = backbone_init
+        self.ema_backbone = None if ema is None else OptimStepCosineEMA(
             self.backbone, **ema)
         # the teacher comes from teacher_checkpoint, not from our checkpoints
         self.register_state_dict_post_hook(_drop_teacher_weights)
@@ -110,6 +124,10 @@ class DPAL(BaseSelfSupervisor):
         """Initialise the student, then load the teacher and start the EMA
         copy from the initialised student."""
         super().init_weights()
+        if (self.backbone_init == 'reference'
+                and hasattr(self.backbone, 'pos_embed')
+                and not is_pretrained(self.backbone)):
+            reference_vit_init(self.backbone)
         if self.teacher_checkpoint is None:
             print_log(
                 'DPAL teacher has no checkpoint: its weights are random',
@@ -186,14 +204,20 @@ class DPAL(BaseSelfSupervisor):
         dec_local = self.neck(s_global[:, 1:], LOCAL)
         dec_relation = self.neck(s_crowd, RELATION)
         decoded = (dec_global, dec_local, dec_relation)
+        # the reference decodes each view's cls separately: 1 + n_local
+        # calls for the global pattern, one each for local and relation;
+        # the batched global call's means are per-call means, so pool them
+        # weighted by their call counts
+        calls = (1 + len(local_views), 1, 1)
+
+        def pooled(key):
+            return sum(n * d[key] for n, d in zip(calls, decoded)) / sum(calls)
 
         losses = dict(
             loss_global=self.loss_global(
                 dec_global['out'].split(B), t_global[:, :1]),
             loss_local=self.loss_local(dec_local['out'], local_target, mask),
             loss_relation=self.loss_relation(dec_relation['out'], t_crowd),
-            loss_gate=self.gate_loss_weight *
-            torch.stack([d['loss_gate'] for d in decoded]).mean(),
-            loss_expert=torch.stack([d['loss_expert_reg']
-                                     for d in decoded]).mean())
+            loss_gate=self.gate_loss_weight * pooled('loss_gate'),
+            loss_expert=pooled('loss_expert_reg'))
         return losses

@@ -6,10 +6,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from mmpretrain.models import BaseSelfSupervisor, CosineEMA
+from mmpretrain.models import BaseSelfSupervisor
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from ..utils.anchor_mask import anchor_keep_ids
+from ..utils.optim_step_cosine_ema import OptimStepCosineEMA
+from ..utils.reference_vit_init import is_pretrained, reference_vit_init
 
 
 def boxes_to_masks(boxes: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
@@ -38,7 +40,8 @@ class SAIP(BaseSelfSupervisor):
       the teacher projects g1 and g2; :class:`CrossScaleMatchingLoss` over
       cross-view pairs (``loss_csm_rep``) and
       :class:`AttentionRelationLoss` between the last blocks' q.k and v.v
-      maps of the same global views (``loss_csm_att``).
+      maps of the same global views, the two terms added per view and the
+      views averaged (``loss_csm_att``).
     - CSR: g2 upscaled by ``csr_scale``, an anchor keep-mask drawn on g2's
       grid, the student encoder up to its intermediate block on the kept
       patches, the decoder (``neck``) conditioned on g1's intermediate cls,
@@ -63,8 +66,14 @@ class SAIP(BaseSelfSupervisor):
             Sizes are rounded to multiples of the patch size.
         csr_scale (float): Upscale of g2 for CSR. Defaults to 1.25.
         mask_ratio (float): Removed share of patches in CSR. Defaults to 0.75.
-        ema (dict): :class:`CosineEMA` args of the teacher (momentum 0.996
-            -> 1 over all iterations by default); the teacher is updated by
+        backbone_init (str): ``'reference'`` initialises the student ViT as
+            the authors' code (:func:`reference_vit_init`; its
+            ``inter_norm`` too); ``'default'`` keeps mmpretrain's. A
+            ``Pretrained`` init_cfg is kept. Defaults to 'reference'.
+        ema (dict): :class:`OptimStepCosineEMA` args of the teacher: decay
+            0.996 per training batch (``momentum=0.004``), i.e. 0.996^a per
+            optimizer step with ``a`` accumulation steps, cosine to exactly
+            1 on the last optimizer step; the teacher is updated by
             :class:`EMAUpdateHook`.
     """
 
@@ -82,6 +91,7 @@ class SAIP(BaseSelfSupervisor):
                                                      1.25),
                  csr_scale: float = 1.25,
                  mask_ratio: float = 0.75,
+                 backbone_init: str = 'reference',
                  ema: dict = dict(momentum=0.004, end_momentum=0.),
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
@@ -105,8 +115,12 @@ class SAIP(BaseSelfSupervisor):
         self.rescale_factors = tuple(rescale_factors)
         self.csr_scale = csr_scale
         self.mask_ratio = mask_ratio
+        if backbone_init not in ('reference', 'default'):
+            raise ValueError("backbone_init must be 'reference' or "
+                             f"'default', got {backbone_init!r}")
+        self.backbone_init = backbone_init
         self.patch_size = self.backbone.patch_embed.projection.stride[0]
-        self.teacher = CosineEMA(self._student_for_teacher(), **ema)
+        self.teacher = OptimStepCosineEMA(self._student_for_teacher(), **ema)
 
     def _student_for_teacher(self) -> nn.ModuleDict:
         """The student parts the teacher mirrors (backbone, CSM head)."""
@@ -115,6 +129,9 @@ class SAIP(BaseSelfSupervisor):
     def init_weights(self) -> None:
         """Initialise the student, then start the teacher from it."""
         super().init_weights()
+        if self.backbone_init == 'reference' and not is_pretrained(
+                self.backbone):
+            reference_vit_init(self.backbone)
         self.teacher.module.load_state_dict(
             self._student_for_teacher().state_dict())
 
@@ -178,11 +195,12 @@ class SAIP(BaseSelfSupervisor):
 
         losses = dict()
         losses['loss_csm_rep'] = self.loss_csm(s_proj, t_proj)
-        att_pairs = []
-        for key in ('attn_qk', 'attn_vv'):
-            for t, s in zip(t_glob[key].chunk(2), s_glob[key].chunk(2)):
-                att_pairs.append((t, s))
-        losses['loss_csm_att'] = self.loss_att(att_pairs)
+        # per global view its (q.k, v.v) maps, teacher vs student
+        t_maps = list(zip(t_glob['attn_qk'].chunk(2),
+                          t_glob['attn_vv'].chunk(2)))
+        s_maps = list(zip(s_glob['attn_qk'].chunk(2),
+                          s_glob['attn_vv'].chunk(2)))
+        losses['loss_csm_att'] = self.loss_att(t_maps, s_maps)
 
         # CSR: anchor-masked, upscaled g2 -> decoder conditioned on g1
         g2_up = self._resize(g2, self.csr_scale)

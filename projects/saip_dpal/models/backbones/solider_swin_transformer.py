@@ -55,7 +55,7 @@ class SOLIDERSwinTransformer(SwinTransformer):
             (4, 8, 16, 32)).
         semantic_weight (float): Default semantic weight ``s`` in [0, 1]
             used when ``forward`` gets none. Defaults to 0.0: SOLIDER's own
-            default, and DPAL's per ALGORITHMS.md (DPAL's public code ships
+            default, and DPAL's per docs/methods.md (DPAL's public code ships
             only the ViT teachers, so nothing there overrides it).
         out_type (str): ``'featmap'`` (mmpretrain's (B, C, H, W) per
             output stage) or ``'tokens_with_pooled_cls'`` ((B, 1 + H*W, C),

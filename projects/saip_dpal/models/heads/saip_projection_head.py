@@ -5,7 +5,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModule
-from mmengine.model.weight_init import trunc_normal_
 from mmpretrain.registry import MODELS
 
 
@@ -79,9 +78,10 @@ class SAIPProjectionHead(BaseModule):
         out_channels (int): Output (prototype) count. Defaults to 65536.
         norm_last_layer (bool): Fix the last layer's norm to 1.
             Defaults to True.
-        init_cfg (dict, optional): Initialisation config. By default the
-            MLP's linear weights are truncated normal (std 0.02) with zero
-            biases, applied at construction.
+        init_cfg (dict, optional): Initialisation config. By default, as
+            the reference, the MLP's linear weights are Xavier-uniform with
+            zero biases (applied at construction) and the last layer's
+            direction keeps ``nn.Linear``'s default.
 
     Shapes:
         (N, in_channels) -> (N, out_channels).
@@ -105,7 +105,7 @@ class SAIPProjectionHead(BaseModule):
             bottleneck_channels, out_channels, fix_norm=norm_last_layer)
         for m in self.mlp.modules():
             if isinstance(m, nn.Linear):
-                trunc_normal_(m.weight, std=.02)
+                nn.init.xavier_uniform_(m.weight)
                 nn.init.zeros_(m.bias)
 
     def bottleneck(self, x: torch.Tensor) -> torch.Tensor:

@@ -5,7 +5,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModule
-from mmengine.model.weight_init import trunc_normal_
 from mmpretrain.registry import MODELS
 
 from ..utils.attention import SDPAMultiheadAttention
@@ -35,10 +34,12 @@ def mask_to_grid(masks: torch.Tensor,
     return out[:, 0]
 
 
-class _SelfAttentionBlock(nn.Module):
-    """Pre-norm transformer block: ``x + SA(LN x)``, ``x + MLP(LN x)``.
+class _AttentionBlock(nn.Module):
+    """Pre-norm transformer block: ``x + Attn(LN x, context)``, then
+    ``x + MLP(LN x)``. Self-attention without a context; with one it is
+    cross-attention from the normed queries to the (un-normed) context.
 
-    Shapes: (B, N, C) -> (B, N, C).
+    Shapes: x (B, N, C), context (B, M, C) or None -> (B, N, C).
     """
 
     def __init__(self, embed_dims: int, num_heads: int, mlp_ratio: float,
@@ -52,8 +53,10 @@ class _SelfAttentionBlock(nn.Module):
             nn.Linear(embed_dims, hidden), nn.GELU(),
             nn.Linear(hidden, embed_dims))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.norm1(x))
+    def forward(self,
+                x: torch.Tensor,
+                context: Optional[torch.Tensor] = None) -> torch.Tensor:
+        x = x + self.attn(self.norm1(x), context)
         return x + self.mlp(self.norm2(x))
 
 
@@ -63,8 +66,9 @@ class SAIPSearchHead(BaseModule):
 
     Query kernel, from the student's intermediate tokens of the query image
     (B, 1 + Nq, C): ``Linear(C, D)`` -> ``num_layers`` pre-norm
-    self-attention blocks -> cls token ``q`` -> ``q + CrossAttn(q, S)``
-    with ``S = LN(Linear(C, D))`` of the search patch tokens -> LayerNorm ->
+    self-attention blocks -> cls token ``q`` -> one pre-norm cross-attention
+    block (``q + CrossAttn(LN q, S)``, ``q + MLP(LN q)``) with
+    ``S = LN(Linear(C, D))`` of the search patch tokens -> LayerNorm ->
     ``Linear(D, D)`` -> kernel (B, D).
 
     Mask features, from the teacher's intermediate patch tokens of the
@@ -73,29 +77,28 @@ class SAIPSearchHead(BaseModule):
 
     ``logits[b, y, x] = sum_c kernel[b, c] * features[b, c, y, x]``.
 
-    The residual around the cross-attention keeps the query's own identity
-    in the kernel (the method description leaves it open).
-
     Args:
         in_channels (int): Token width C of the backbone (192 for ViT-Ti).
         embed_dims (int): Working width D. Defaults to 512.
-        num_heads (int): Attention heads. Defaults to 8.
+        num_heads (int): Heads of every attention. Defaults to 16 (the
+            reference's).
         num_layers (int): Self-attention blocks of the query branch.
             Defaults to 2.
         num_convs (int): 3x3 convolutions of the mask branch. Defaults to 3.
-        mlp_ratio (float): MLP ratio of the self-attention blocks.
+        mlp_ratio (float): MLP ratio of the attention blocks.
             Defaults to 4.
         norm_eps (float): Epsilon of the LayerNorms. Defaults to 1e-6.
         loss_weight (float): Weight of :meth:`loss`. Defaults to 1.0.
-        init_cfg (dict, optional): Initialisation config. By default linear
-            weights are truncated normal (std 0.02) with zero biases and
-            convolutions keep PyTorch's default, applied at construction.
+        init_cfg (dict, optional): Initialisation config. By default, as
+            the reference: Xavier-uniform linear and convolution weights,
+            zero linear biases (convolution biases keep PyTorch's default),
+            unit LayerNorms; applied at construction.
     """
 
     def __init__(self,
                  in_channels: int,
                  embed_dims: int = 512,
-                 num_heads: int = 8,
+                 num_heads: int = 16,
                  num_layers: int = 2,
                  num_convs: int = 3,
                  mlp_ratio: float = 4.,
@@ -110,13 +113,14 @@ class SAIPSearchHead(BaseModule):
         # query branch
         self.query_embed = nn.Linear(in_channels, embed_dims)
         self.query_blocks = nn.ModuleList([
-            _SelfAttentionBlock(embed_dims, num_heads, mlp_ratio, norm_eps)
+            _AttentionBlock(embed_dims, num_heads, mlp_ratio, norm_eps)
             for _ in range(num_layers)
         ])
         self.search_embed = nn.Sequential(
             nn.Linear(in_channels, embed_dims),
             nn.LayerNorm(embed_dims, eps=norm_eps))
-        self.cross_attn = SDPAMultiheadAttention(embed_dims, num_heads)
+        self.cross_block = _AttentionBlock(embed_dims, num_heads, mlp_ratio,
+                                           norm_eps)
         self.kernel_norm = nn.LayerNorm(embed_dims, eps=norm_eps)
         self.kernel_proj = nn.Linear(embed_dims, embed_dims)
 
@@ -132,9 +136,9 @@ class SAIPSearchHead(BaseModule):
 
     def _init_parameters(self) -> None:
         for m in self.modules():
-            if isinstance(m, nn.Linear):
-                trunc_normal_(m.weight, std=.02)
-                if m.bias is not None:
+            if isinstance(m, (nn.Linear, nn.Conv2d)):
+                nn.init.xavier_uniform_(m.weight)
+                if isinstance(m, nn.Linear) and m.bias is not None:
                     nn.init.zeros_(m.bias)
             elif isinstance(m, nn.LayerNorm):
                 nn.init.ones_(m.weight)
@@ -147,8 +151,7 @@ class SAIPSearchHead(BaseModule):
         x = self.query_embed(query_tokens)
         for block in self.query_blocks:
             x = block(x)
-        cls = x[:, :1]
-        cls = cls + self.cross_attn(cls, self.search_embed(search_patches))
+        cls = self.cross_block(x[:, :1], self.search_embed(search_patches))
         return self.kernel_proj(self.kernel_norm(cls[:, 0]))
 
     def mask_features(self, search_patches: torch.Tensor,

@@ -5,7 +5,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModule
-from mmengine.model.weight_init import trunc_normal_
 from mmpretrain.registry import MODELS
 
 from ..utils.attention import SDPAMultiheadAttention
@@ -42,9 +41,7 @@ class DPALPatternDecoder(BaseModule):
     there), the expert generator's cross-attention attends to the tokens
     before mixing ``x0`` with the decoder's head count (16 in every released
     config), the FFN input is LayerNorm-ed, all LayerNorms use eps 1e-6, and
-    the gate token enters the gate without a residual. Pattern queries start
-    from a truncated normal (std 0.02) here instead of the reference's zeros,
-    so the three experts differ from the first step.
+    the gate token enters the gate without a residual.
 
     Args:
         in_channels (int): Student width Cs.
@@ -120,8 +117,9 @@ class DPALPatternDecoder(BaseModule):
 
         Xavier-uniform linear weights with zero biases, unit LayerNorms (as
         the reference); the gate's linear layer keeps PyTorch's default
-        (Kaiming-uniform) and the gate token a unit normal, as in the
-        reference; pattern queries truncated normal (std 0.02).
+        (Kaiming-uniform), the gate token is a unit normal and the pattern
+        queries are zeros, all as in the reference (the three experts become
+        distinct through their gate-weighted gradients).
         """
         for name, m in self.named_modules():
             if isinstance(m, nn.Linear) and not name.startswith('gate_fc'):
@@ -133,7 +131,7 @@ class DPALPatternDecoder(BaseModule):
                 nn.init.zeros_(m.bias)
         self.gate_fc.reset_parameters()
         nn.init.normal_(self.gate_token, std=1.)
-        trunc_normal_(self.pattern_queries, std=.02)
+        nn.init.zeros_(self.pattern_queries)
 
     def generate_experts(self, x0: torch.Tensor) -> torch.Tensor:
         """Per-sample expert matrices from the input tokens.

@@ -81,8 +81,7 @@ class SAIPReconstructionDecoder(BaseModule):
         self.in_chans = in_chans
         self.base_grid = tuple(base_grid)
         self.decoder_embed = nn.Linear(in_channels, embed_dims)
-        self.mask_token = nn.Parameter(torch.zeros(1, 1, embed_dims))
-        nn.init.normal_(self.mask_token, std=.02)
+        self.mask_token = nn.Parameter(torch.rand(1, 1, embed_dims))
         pos = torch.cat([
             torch.zeros(1, embed_dims),
             sincos_pos_embed_2d(self.base_grid, embed_dims)
@@ -101,8 +100,8 @@ class SAIPReconstructionDecoder(BaseModule):
         self.decoder_pred = nn.Linear(embed_dims, patch_size**2 * in_chans)
 
     def init_weights(self):
-        """MAE's initialisation: xavier-uniform linears with zero bias,
-        unit LayerNorms, mask token N(0, 0.02)."""
+        """The reference's initialisation: xavier-uniform linears with zero
+        bias, unit LayerNorms, mask token U[0, 1)."""
         super().init_weights()
         if self.init_cfg is not None:
             return
@@ -114,7 +113,7 @@ class SAIPReconstructionDecoder(BaseModule):
             elif isinstance(m, nn.LayerNorm):
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
-        nn.init.normal_(self.mask_token, std=.02)
+        nn.init.uniform_(self.mask_token, 0., 1.)
 
     def pos_embed(self, grid: Sequence[int]) -> torch.Tensor:
         """(1, 2 + h * w, D): the extra slot twice, then the table resized

@@ -1,6 +1,6 @@
 """DPAL teachers: model configs, checkpoint converters and strict loading.
 
-Teachers (ALGORITHMS.md sections 1 and 4):
+Teachers (docs/methods.md sections 1 and 4):
 
 * **PATH-B / PATH-L** are plain mmpretrain ``VisionTransformer`` s
   (:func:`path_vit_teacher`). Reading of the reference code:
@@ -14,8 +14,10 @@ Teachers (ALGORITHMS.md sections 1 and 4):
     (used by ``VisionTransformer._prepare_pos_embed`` at load time and in
     ``forward``) computes exactly that, non-square target grids included.
     So the converter only concatenates ``[cls_token_pos_embed, pos_embed]``
-    into mmpretrain's (1, 197, D) layout and the load hook resizes it to
-    the model's grid (16x8 at 256x128).
+    into mmpretrain's (1, 197, D) layout. The teacher configs keep that
+    14x14 grid (``img_size=224``), so each forward resizes it *directly* to
+    its input's grid (16x8, 16x16); a model built for another size gets it
+    resized on load instead.
   - PATH's final ``norm`` exists in the module but its output is never
     used (``forward_features`` returns the intermediate features), and the
     released backbone keys hold no ``norm.*``. DPAL's teacher
@@ -76,13 +78,15 @@ def _pair(size) -> tuple:
 
 
 # ---------------------------------------------------------------- configs
-def path_vit_teacher(arch: str = 'b', img_size=(256, 128), **overrides
+def path_vit_teacher(arch: str = 'b', img_size=224, **overrides
                      ) -> dict:
     """mmpretrain ``VisionTransformer`` config of a PATH teacher.
 
     ``arch`` is ``'b'`` (PATH-B, 768 wide) or ``'l'`` (PATH-L, 1024). The
-    backbone returns one (B, 1 + H*W/256, C) tensor: cls token first, all
-    tokens after the final (untrained-affine) LayerNorm.
+    default ``img_size=224`` keeps PATH's 14x14 position grid, which the
+    forward resizes directly to each input's grid. The backbone returns one
+    (B, 1 + H*W/256, C) tensor: cls token first, all tokens after the final
+    (untrained-affine) LayerNorm.
     """
     if arch not in ('b', 'l'):
         raise ValueError(f"PATH teachers are arch 'b' or 'l', got {arch!r}")
