@@ -8,7 +8,7 @@ from mmpretrain.models import BaseSelfSupervisor
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from ..utils.optim_step_cosine_ema import OptimStepCosineEMA
-from ..utils.reference_vit_init import is_pretrained, reference_vit_init
+from ..utils.reference_init import is_pretrained, reference_vit_init
 from ..utils.shape_mask import pca_shape_mask
 from ..utils.teacher_checkpoints import load_teacher_weights
 from ..utils.token_grid import as_tokens, resize_patch_tokens, token_grid

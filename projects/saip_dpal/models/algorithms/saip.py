@@ -11,7 +11,7 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from ..utils.anchor_mask import anchor_keep_ids
 from ..utils.optim_step_cosine_ema import OptimStepCosineEMA
-from ..utils.reference_vit_init import is_pretrained, reference_vit_init
+from ..utils.reference_init import is_pretrained, reference_vit_init
 
 
 def boxes_to_masks(boxes: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:

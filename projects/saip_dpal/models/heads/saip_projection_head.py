@@ -7,6 +7,8 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 
+from ..utils.reference_init import xavier_init
+
 
 class WeightNormLinear(nn.Module):
     """Bias-free linear layer with weight normalisation per output row.
@@ -103,10 +105,7 @@ class SAIPProjectionHead(BaseModule):
             nn.Linear(hidden_channels, bottleneck_channels))
         self.last_layer = WeightNormLinear(
             bottleneck_channels, out_channels, fix_norm=norm_last_layer)
-        for m in self.mlp.modules():
-            if isinstance(m, nn.Linear):
-                nn.init.xavier_uniform_(m.weight)
-                nn.init.zeros_(m.bias)
+        xavier_init(self.mlp)
 
     def bottleneck(self, x: torch.Tensor) -> torch.Tensor:
         """The L2-normalised bottleneck: (N, C) -> (N, bottleneck)."""

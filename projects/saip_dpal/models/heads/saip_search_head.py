@@ -8,6 +8,7 @@ from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 
 from ..utils.attention import SDPAMultiheadAttention
+from ..utils.reference_init import xavier_init
 
 
 def mask_to_grid(masks: torch.Tensor,
@@ -135,14 +136,7 @@ class SAIPSearchHead(BaseModule):
         self._init_parameters()
 
     def _init_parameters(self) -> None:
-        for m in self.modules():
-            if isinstance(m, (nn.Linear, nn.Conv2d)):
-                nn.init.xavier_uniform_(m.weight)
-                if isinstance(m, nn.Linear) and m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.LayerNorm):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        xavier_init(self, convs=True)
 
     def query_kernel(self, query_tokens: torch.Tensor,
                      search_patches: torch.Tensor) -> torch.Tensor:

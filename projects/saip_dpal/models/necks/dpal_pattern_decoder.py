@@ -8,6 +8,7 @@ from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 
 from ..utils.attention import SDPAMultiheadAttention
+from ..utils.reference_init import xavier_init
 
 
 @MODELS.register_module()
@@ -121,14 +122,7 @@ class DPALPatternDecoder(BaseModule):
         queries are zeros, all as in the reference (the three experts become
         distinct through their gate-weighted gradients).
         """
-        for name, m in self.named_modules():
-            if isinstance(m, nn.Linear) and not name.startswith('gate_fc'):
-                nn.init.xavier_uniform_(m.weight)
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.LayerNorm):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        xavier_init(self)
         self.gate_fc.reset_parameters()
         nn.init.normal_(self.gate_token, std=1.)
         nn.init.zeros_(self.pattern_queries)

@@ -9,6 +9,8 @@ from mmpretrain.models.backbones.vision_transformer import \
 from mmpretrain.models.utils import build_norm_layer, resize_pos_embed
 from mmpretrain.registry import MODELS
 
+from ..utils.reference_init import xavier_init
+
 
 def sincos_pos_embed_2d(grid: Sequence[int],
                         dims: int,
@@ -105,14 +107,7 @@ class SAIPReconstructionDecoder(BaseModule):
         super().init_weights()
         if self.init_cfg is not None:
             return
-        for m in self.modules():
-            if isinstance(m, nn.Linear):
-                nn.init.xavier_uniform_(m.weight)
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.LayerNorm):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        xavier_init(self)
         nn.init.uniform_(self.mask_token, 0., 1.)
 
     def pos_embed(self, grid: Sequence[int]) -> torch.Tensor:

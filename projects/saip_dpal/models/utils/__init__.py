@@ -3,7 +3,7 @@ from .attention import SDPAMultiheadAttention
 from .backbone_extraction import (export_backbone, extract_backbone_state,
                                   plain_backbone_cfg)
 from .optim_step_cosine_ema import OptimStepCosineEMA
-from .reference_vit_init import reference_vit_init
+from .reference_init import reference_vit_init
 from .shape_mask import pca_shape_mask
 from .token_grid import as_tokens, resize_patch_tokens, token_grid
 from .teacher_checkpoints import (convert_path_state_dict,

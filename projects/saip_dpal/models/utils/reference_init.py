@@ -1,14 +1,29 @@
-"""The authors' initialisation of a ViT student."""
+"""The authors' initialisation of students and heads."""
 import math
 
 import torch.nn as nn
 
 
+def xavier_init(module: nn.Module, convs: bool = False) -> None:
+    """Xavier-uniform weights and zero biases for every ``nn.Linear`` (and
+    the weights of every ``nn.Conv2d`` with ``convs``, whose biases keep
+    PyTorch's default), weight 1 / bias 0 for every ``nn.LayerNorm``: the
+    rule both papers' code applies to its models and heads."""
+    layers = (nn.Linear, nn.Conv2d) if convs else (nn.Linear, )
+    for m in module.modules():
+        if isinstance(m, layers):
+            nn.init.xavier_uniform_(m.weight)
+            if isinstance(m, nn.Linear) and m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.LayerNorm):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+
+
 def reference_vit_init(vit: nn.Module) -> None:
     """Initialise an mmpretrain ViT as both papers' reference code does.
 
-    - every ``nn.Linear``: Xavier-uniform weight, zero bias;
-    - every ``nn.LayerNorm``: weight 1, bias 0;
+    - :func:`xavier_init` of every linear and LayerNorm;
     - patch embedding: Xavier-uniform on the weight viewed as
       (C_out, C_in * p * p); its bias keeps PyTorch's convolution default
       ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``;
@@ -17,14 +32,7 @@ def reference_vit_init(vit: nn.Module) -> None:
     mmpretrain's own initialisation differs (truncated normal positions,
     Kaiming patch embedding, N(0, 1e-6) MLP biases).
     """
-    for m in vit.modules():
-        if isinstance(m, nn.Linear):
-            nn.init.xavier_uniform_(m.weight)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.LayerNorm):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
+    xavier_init(vit)
     proj = vit.patch_embed.projection
     nn.init.xavier_uniform_(proj.weight.view(proj.weight.shape[0], -1))
     if proj.bias is not None:
