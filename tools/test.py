@@ -14,8 +14,9 @@ import mmengine  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from projects.saip_dpal.utils import (add_common_args,  # noqa: E402
-                                      load_config, merge_common_args,
+from projects.saip_dpal.utils import (InputDataError,  # noqa: E402
+                                      add_common_args, load_config,
+                                      merge_common_args, one_line,
                                       prepare_cpu_distributed)
 
 
@@ -51,9 +52,12 @@ def main(argv=None):
         cfg.model = cfg.tta_model
     prepare_cpu_distributed(cfg, args.launcher)
 
-    runner = (Runner.from_cfg(cfg)
-              if 'runner_type' not in cfg else RUNNERS.build(cfg))
-    metrics = runner.test()
+    try:
+        runner = (Runner.from_cfg(cfg)
+                  if 'runner_type' not in cfg else RUNNERS.build(cfg))
+        metrics = runner.test()
+    except InputDataError as err:  # bad data or checkpoint: say which, once
+        parser.exit(1, f'error: {one_line(err)}\n')
     if args.out:
         mmengine.dump(metrics, args.out)
 

@@ -1,19 +1,23 @@
 """saip-dpal: SAIP and DPAL human-centric pretraining as MMPretrain plugins.
 
 Importing this package registers its modules into mmpretrain's registries
-(``custom_imports=dict(imports=['projects.saip_dpal'])`` in a config) and makes
-mmengine's own checkpoints loadable under ``torch.load(weights_only=True)``
-and the model zoo (``model-index.yml``) visible to ``mmpretrain.get_model``.
+(``custom_imports=dict(imports=['projects.saip_dpal'])`` in a config), makes
+mmengine's own checkpoints loadable under ``torch.load(weights_only=True)``,
+keeps the Runner from executing config text stored in a checkpoint, and
+makes the model zoo (``model-index.yml``) visible to ``mmpretrain.get_model``.
 """
 from .version import __version__
-from .engine import register_checkpoint_safe_globals
+from .engine import (guard_runner_checkpoint_meta,
+                     register_checkpoint_safe_globals)
 from .utils.model_zoo import register_model_zoo
 # imported for registration
 from . import datasets, engine, evaluation, models  # noqa: F401
 
 register_checkpoint_safe_globals()
+guard_runner_checkpoint_meta()
 register_model_zoo()
 
 __all__ = [
-    '__version__', 'register_checkpoint_safe_globals', 'register_model_zoo'
+    '__version__', 'guard_runner_checkpoint_meta',
+    'register_checkpoint_safe_globals', 'register_model_zoo'
 ]

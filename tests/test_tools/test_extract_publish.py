@@ -149,4 +149,8 @@ def test_recorded_architecture_is_a_plain_backbone(backbone, expected):
     assert not missing and not unexpected
     # no training config (the authors' files), or not a model config
     assert plain_backbone_cfg(dict(meta=dict())) is None
-    assert plain_backbone_cfg(dict(meta=dict(cfg='x = ('))) is None
+    assert plain_backbone_cfg(dict(meta=dict(cfg='x = 1'))) is None
+    # text that is not plain values is refused, never run
+    from projects.saip_dpal.utils import InputDataError
+    with pytest.raises(InputDataError, match='not valid config text'):
+        plain_backbone_cfg(dict(meta=dict(cfg='x = (')))

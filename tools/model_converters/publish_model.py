@@ -33,11 +33,15 @@ def main(argv=None):
     import torch
 
     import projects.saip_dpal  # noqa: F401  (allow-list for our files)
+    from projects.saip_dpal.engine import check_checkpoint_meta
     from projects.saip_dpal.models.utils.teacher_checkpoints import \
         load_checkpoint_weights_only
     from projects.saip_dpal.utils import InputDataError, one_line
     try:
         ckpt = load_checkpoint_weights_only(args.src, what='checkpoint')
+        # a published file carries its meta on: refuse config text that
+        # is not plain values, drop the legacy meta['config']
+        check_checkpoint_meta(ckpt, osp.basename(args.src))
     except InputDataError as err:
         parser.exit(1, f'error: {one_line(err)}\n')
     if 'state_dict' not in ckpt:

@@ -90,19 +90,22 @@ DOWNSTREAM_ARGS = ('init_cfg', 'out_type', 'out_indices', 'frozen_stages',
                    'drop_path_rate', 'drop_rate', 'with_cp')
 
 
-def plain_backbone_cfg(checkpoint: Mapping) -> Optional[dict]:
+def plain_backbone_cfg(checkpoint: Mapping,
+                       name: str = '<checkpoint>') -> Optional[dict]:
     """The architecture of a checkpoint's student as a plain mmpretrain
     backbone config, read from the training config that mmengine stores in
-    ``meta['cfg']``; ``None`` when the checkpoint has none (the authors'
-    files). Downstream choices (init, outputs, drop path) are left out."""
+    ``meta['cfg']`` without running it (:func:`parse_config_text`; text
+    that is not plain values is an :class:`InputDataError`); ``None`` when
+    the checkpoint has none (the authors' files). Downstream choices (init,
+    outputs, drop path) are left out."""
     text = (checkpoint.get('meta') or {}).get('cfg')
     if not isinstance(text, str):
         return None
-    from mmengine.config import Config
-    try:
-        backbone = Config.fromstring(text, '.py').model.backbone.to_dict()
-    except (SyntaxError, AttributeError, KeyError):  # not a model config
-        return None
+    from ...utils.config_text import parse_config_text
+    settings = parse_config_text(text, f"checkpoint {name} meta['cfg']")
+    backbone = (settings.get('model') or {}).get('backbone')
+    if not isinstance(backbone, dict) or 'type' not in backbone:
+        return None  # not a model config
     scope, _, name = backbone['type'].rpartition('.')
     plain, pretrain_only = PLAIN_BACKBONES.get(name, (name, ()))
     backbone['type'] = f'{scope}.{plain}' if scope else plain
@@ -136,7 +139,7 @@ def export_backbone(src: str,
         source=osp.basename(src),
         part=report['source'],
         ema=ema,
-        backbone=plain_backbone_cfg(ckpt),
+        backbone=plain_backbone_cfg(ckpt, osp.basename(src)),
         extractor='tools/model_converters/extract_backbone.py')
     os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
     torch.save(dict(state_dict=state, meta=meta), dst)
