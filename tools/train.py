@@ -14,7 +14,7 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from projects.saip_dpal.utils import (InputDataError,  # noqa: E402
-                                      add_common_args,
+                                      TrainingDivergedError, add_common_args,
                                       check_work_dir_writable, load_config,
                                       merge_common_args, one_line,
                                       prepare_cpu_distributed)
@@ -74,7 +74,8 @@ def main(argv=None):
         runner = (Runner.from_cfg(cfg)
                   if 'runner_type' not in cfg else RUNNERS.build(cfg))
         runner.train()
-    except InputDataError as err:  # bad data or checkpoint: say which, once
+    except (InputDataError, TrainingDivergedError) as err:
+        # bad data or checkpoint, or a diverged run: say which, once
         parser.exit(1, f'error: {one_line(err)}\n')
 
 

@@ -8,8 +8,12 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+    # atomic writes; old files are deleted only after the new one is in place
+    checkpoint=dict(type='SafeCheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # stop at a non-finite loss and never save non-finite weights; set
+    # max_skips=N to skip up to N such steps instead (None: off)
+    divergence_guard=dict(type='DivergenceGuardHook'),
 )
 
 env_cfg = dict(

@@ -57,7 +57,7 @@ def test_every_downstream_config_is_stepped_somewhere():
 def one_step_cfg(config, data_root, work_dir):
     """``config`` on ``data_root``: one iteration of batch 2 (8 for the
     identity-balanced ReID sampler) from a random backbone, no validation,
-    no checkpoint."""
+    the config's own checkpoint hook saving after it."""
     from mmengine.config import Config
     cfg = Config.fromfile(osp.join(CONFIG_DIR, config))
     cfg.work_dir = str(work_dir)
@@ -70,7 +70,8 @@ def one_step_cfg(config, data_root, work_dir):
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     cfg.test_cfg = cfg.test_dataloader = cfg.test_evaluator = None
     cfg.param_scheduler = []
-    cfg.default_hooks.checkpoint = None
+    cfg.default_hooks.checkpoint.update(interval=1, by_epoch=False,
+                                        save_best=None)
     cfg.model.backbone.init_cfg = None
     if cfg.default_scope == 'mmseg':  # 576x384 crops are slow on CPU
         cfg.model.data_preprocessor.size = PARSING_CROP
@@ -103,3 +104,10 @@ def test_full_config_takes_a_training_step(config, synthetic_root,
     moved = [k for k, v in runner.model.backbone.named_parameters()
              if not v.detach().equal(before[k])]
     assert any(k.startswith('patch_embed.') for k in moved), moved[:5]
+    # its checkpoint (mmpose's holds uint8 arrays in dataset_meta) resumes
+    # under weights-only loading
+    assert cfg.default_hooks.checkpoint.type == 'SafeCheckpointHook'
+    cfg.train_cfg.max_iters, cfg.resume = 2, True
+    resumed = Runner.from_cfg(cfg)
+    resumed.train()
+    assert resumed.iter == 2

@@ -23,7 +23,7 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=True),
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(
-        type='CheckpointHook',
+        type='SafeCheckpointHook',  # atomic writes, rotation after saving
         by_epoch=True,
         interval=10,
         save_best='mIoU',

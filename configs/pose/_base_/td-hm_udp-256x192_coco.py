@@ -24,7 +24,7 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(
-        type='CheckpointHook',
+        type='SafeCheckpointHook',  # atomic writes, rotation after saving
         interval=10,
         save_best='coco/AP',
         rule='greater',

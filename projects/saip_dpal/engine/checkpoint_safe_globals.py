@@ -27,7 +27,8 @@ def checkpoint_safe_globals() -> list:
       in ``meta`` (e.g. the seed or a metric stored as a numpy scalar).
     """
     dtypes = [np.float64, np.float32, np.float16, np.int64, np.int32,
-              np.bool_]
+              np.int16, np.int8, np.uint64, np.uint32, np.uint16, np.uint8,
+              np.bool_]  # mmpose's dataset_meta holds uint8 colour arrays
     return [
         HistoryBuffer,
         np.core.multiarray._reconstruct,

@@ -16,3 +16,8 @@ def one_line(err: BaseException) -> str:
     last = str(err).strip().splitlines()[-1] if str(err).strip() else ''
     name = type(err).__name__ + ': '
     return last.split(name, 1)[-1] if name in last else last
+
+
+class TrainingDivergedError(RuntimeError):
+    """A loss or weight became non-finite; the message is one line naming
+    the iteration and the terms (``tools/train.py`` prints it alone)."""

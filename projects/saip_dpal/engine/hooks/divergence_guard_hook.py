@@ -1,0 +1,119 @@
+"""Stop (or skip) on a non-finite loss; never save non-finite weights."""
+from typing import Optional
+
+import torch
+import torch.distributed as dist
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from mmpretrain.registry import HOOKS
+from ...utils.errors import TrainingDivergedError
+
+
+def _finite_grads(params) -> bool:
+    """Whether every gradient is finite (one device-side reduction)."""
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return True
+    norms = torch._foreach_norm(grads)
+    return bool(torch.isfinite(torch.stack(norms)).all())
+
+
+@HOOKS.register_module()
+class DivergenceGuardHook(Hook):
+    """Guard a run against divergence.
+
+    - After every training iteration the logged loss terms are checked; a
+      non-finite one stops the run with one :class:`TrainingDivergedError`
+      line naming the iteration and the non-finite terms.
+    - Before every checkpoint save the model's floating-point weights are
+      checked; a non-finite one stops the run instead of writing the file,
+      so the last finite checkpoint is never rotated away.
+    - With ``max_skips > 0``, an optimizer step whose gradients are not
+      finite is skipped instead (the parameters and optimizer state stay as
+      they were), as large-scale trainers do; the run stops on skip
+      ``max_skips + 1``. Under AMP the loss scaler already skips such steps;
+      they are counted the same way.
+
+    The checks read one boolean per iteration; mmengine's logging already
+    synchronises every iteration.
+
+    Args:
+        max_skips (int): Non-finite steps to skip before stopping.
+            Defaults to 0 (stop at the first).
+    """
+    priority = 'ABOVE_NORMAL'  # before the logger and the checkpoint hook
+
+    def __init__(self, max_skips: int = 0) -> None:
+        if max_skips < 0:
+            raise ValueError(f'max_skips must be >= 0, got {max_skips}')
+        self.max_skips = int(max_skips)
+        self.skipped = 0
+        self._step_skipped = False
+
+    def before_train(self, runner) -> None:
+        if self.max_skips == 0:
+            return
+        optimizer = runner.optim_wrapper.optimizer
+        step = optimizer.step
+        params = [p for g in optimizer.param_groups for p in g['params']]
+
+        def guarded_step(*args, **kwargs):
+            if _finite_grads(params):
+                return step(*args, **kwargs)
+            self._step_skipped = True  # no update, no optimizer state change
+            return None
+
+        optimizer.step = guarded_step
+
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch=None,
+                         outputs: Optional[dict] = None) -> None:
+        terms = {k: v for k, v in (outputs or {}).items()
+                 if isinstance(v, torch.Tensor) and v.is_floating_point()}
+        step_skipped, self._step_skipped = self._step_skipped, False
+        if not terms and not step_skipped:
+            return
+        values = torch.stack([v.detach().float().reshape(()) for v in
+                              terms.values()]) if terms else torch.ones(1)
+        # every rank decides the same: the worst of all ranks' values
+        flag = torch.isfinite(values).all().float().reshape(1)
+        if dist.is_available() and dist.is_initialized():
+            dist.all_reduce(flag, op=dist.ReduceOp.MIN)
+        if bool(flag) and not step_skipped:
+            return
+        bad = ', '.join(f'{k}={float(v):g}' for k, v in zip(terms, values)
+                        if not torch.isfinite(v)) or 'values on another rank'
+        what = f'non-finite {bad}' if not bool(flag) else \
+            'non-finite gradients'
+        where = f'iteration {runner.iter + 1}'
+        if self.skipped < self.max_skips:
+            self.skipped += 1
+            runner.logger.warning(
+                f'{where}: {what}; step skipped ({self.skipped} of '
+                f'{self.max_skips} allowed)')
+            return
+        raise TrainingDivergedError(
+            f'training diverged at {where}: {what}; the last checkpoint in '
+            f'{runner.work_dir} is kept (lower the lr, check the data, or '
+            'let DivergenceGuardHook skip steps with max_skips)')
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        state = checkpoint.get('state_dict') or {}
+        tensors = [(k, v) for k, v in state.items()
+                   if isinstance(v, torch.Tensor) and v.is_floating_point()]
+        if not tensors:
+            return
+        finite = torch.stack([torch.isfinite(v).all() for _, v in tensors])
+        if bool(finite.all()):
+            return
+        first = next(k for (k, _), ok in zip(tensors, finite) if not ok)
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        done = (checkpoint.get('meta') or {}).get('iter', runner.iter)
+        raise TrainingDivergedError(
+            f'training diverged by iteration {done}: '
+            f'{type(model).__name__} weight {first} is not finite; no '
+            'checkpoint written, the last one is kept')

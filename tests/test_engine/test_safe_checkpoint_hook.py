@@ -1,0 +1,79 @@
+"""A kill -9 in the middle of a checkpoint write loses nothing: the last
+complete checkpoint stays, ``last_checkpoint`` names it, and the run
+resumes from it to the same result as an uninterrupted one."""
+import os.path as osp
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+from conftest import ROOT
+from toy_runner import toy_runner
+
+TESTS = osp.join(ROOT, 'tests')
+VALUES = [1, 2, 3, 4, 5, 6]
+
+
+def _killed_run(work_dir, hook):
+    """Train the toy in a subprocess that dies (exit 137, no cleanup) half
+    way through writing its third checkpoint."""
+    script = textwrap.dedent(f'''
+        import os, sys
+        sys.path[:0] = [{TESTS!r}, {ROOT!r}]
+        import projects.saip_dpal  # noqa
+        from mmengine.fileio import LocalBackend
+        from toy_runner import toy_runner
+        real_put, saves = LocalBackend.put, []
+
+        def dying_put(self, obj, filepath):
+            if str(filepath).endswith('.pth') or '.pth.' in str(filepath):
+                saves.append(filepath)
+                if len(saves) == 3:
+                    with open(filepath, 'wb') as f:
+                        f.write(obj[:len(obj) // 2])
+                    os._exit(137)
+            return real_put(self, obj, filepath)
+
+        LocalBackend.put = dying_put
+        toy_runner({str(work_dir)!r}, {VALUES!r}, checkpoint={hook!r}).train()
+    ''')
+    out = subprocess.run([sys.executable, '-c', script], capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 137, out.stderr[-2000:]
+
+
+def _last(work_dir):
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        return f.read().strip()
+
+
+def test_kill_during_write_keeps_the_last_checkpoint_and_resumes(tmp_path):
+    work = tmp_path / 'safe'
+    _killed_run(work, 'SafeCheckpointHook')
+    assert _last(work) == str(work / 'iter_2.pth')
+    ckpt = torch.load(work / 'iter_2.pth', weights_only=True)
+    assert ckpt['meta']['iter'] == 2
+    assert (work / '.iter_3.pth.tmp').exists()  # the partial write
+    assert not (work / 'iter_3.pth').exists()
+
+    resumed = toy_runner(work, VALUES, resume=True)
+    resumed.train()
+    straight = toy_runner(tmp_path / 'straight', VALUES)
+    straight.train()
+    assert resumed.iter == 6
+    torch.testing.assert_close(resumed.model.w, straight.model.w,
+                               rtol=0, atol=0)
+    # rotation after the save: one file, the last one, and no leftovers
+    assert sorted(p.name for p in work.glob('*.pth')) == ['iter_6.pth']
+    assert _last(work) == str(work / 'iter_6.pth')
+
+
+def test_control_mmengine_hook_loses_the_checkpoint(tmp_path):
+    """mmengine's own hook deleted iter_2 before writing iter_3."""
+    work = tmp_path / 'plain'
+    _killed_run(work, 'CheckpointHook')
+    assert _last(work) == str(work / 'iter_2.pth')
+    assert not (work / 'iter_2.pth').exists()
+    with pytest.raises(Exception):
+        torch.load(work / 'iter_3.pth', weights_only=True)
