@@ -20,6 +20,15 @@ from projects.saip_dpal.utils import (InputDataError,  # noqa: E402
                                       prepare_cpu_distributed)
 
 
+def _resumable(work_dir: str) -> bool:
+    """Whether ``work_dir/last_checkpoint`` names an existing file."""
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    if not osp.isfile(pointer):
+        return False
+    with open(pointer) as f:
+        return osp.isfile(f.read().strip())
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a model')
     parser.add_argument('config', help='train config file path')
@@ -29,7 +38,8 @@ def parse_args(argv=None):
         type=str,
         const='auto',
         help='resume from this checkpoint, or without a value from the '
-        'latest checkpoint in the work directory')
+        'latest checkpoint in the work directory (an error when there is '
+        'none; "--resume if-any" starts afresh then)')
     parser.add_argument(
         '--amp',
         action='store_true',
@@ -57,13 +67,20 @@ def main(argv=None):
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-    if args.resume == 'auto':
+    if args.resume in ('auto', 'if-any'):
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
+        if not osp.isfile(args.resume):
+            parser.exit(2, f'error: --resume: checkpoint not found: '
+                        f'{args.resume}\n')
         cfg.resume, cfg.load_from = True, args.resume
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
     cfg = merge_common_args(cfg, args)
+    if args.resume == 'auto' and not _resumable(cfg.work_dir):
+        parser.exit(2, f'error: --resume: nothing to resume in '
+                    f'{cfg.work_dir} (no last_checkpoint naming a file); '
+                    'train without --resume, or use "--resume if-any"\n')
     try:
         check_work_dir_writable(cfg.work_dir)
     except PermissionError as err:

@@ -19,8 +19,10 @@ default_hooks = dict(
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    # tools/train.py switches to gloo (CPU processes) where CUDA is absent
-    dist_cfg=dict(backend='nccl'),
+    # tools/train.py switches to gloo (CPU processes) where CUDA is absent;
+    # a rank that stops answering fails the others after `timeout` seconds
+    # (torch's default is 30 minutes)
+    dist_cfg=dict(backend='nccl', timeout=600),
 )
 
 log_processor = dict(window_size=10)

@@ -80,3 +80,15 @@ def test_missing_or_empty_folder(tmp_path):
     with pytest.raises(InputDataError, match='no images .* found under '):
         build(tmp_path / 'empty')
     shutil.rmtree(tmp_path / 'empty')
+
+
+def test_empty_or_garbage_canvas_names_the_file(tmp_path):
+    from projects.saip_dpal.datasets.transforms.canvas_pool import CanvasPool
+    from projects.saip_dpal.utils import InputDataError
+    (tmp_path / 'empty.jpg').write_bytes(b'')
+    (tmp_path / 'garbage.png').write_bytes(b'\x89PNG not really')
+    pool = CanvasPool(str(tmp_path))
+    for i, path in enumerate(pool.files):
+        with pytest.raises(InputDataError) as exc:
+            pool.load(i)
+        assert str(exc.value) == f'corrupt or unreadable canvas image: {path}'

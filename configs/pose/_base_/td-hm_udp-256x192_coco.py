@@ -42,7 +42,7 @@ custom_hooks = [dict(type='SyncBuffersHook')]
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='nccl'))
+    dist_cfg=dict(backend='nccl', timeout=600))  # seconds; torch: 1800
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(
     type='PoseLocalVisualizer', vis_backends=vis_backends, name='visualizer')

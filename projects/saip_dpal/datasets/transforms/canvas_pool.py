@@ -42,7 +42,7 @@ class CanvasPool:
         path = self.files[index]
         try:
             img = mmcv.imread(path)
-        except (FileNotFoundError, OSError):
+        except Exception:  # OSError, cv2.error on empty or garbage bytes
             img = None
         if img is None or img.size == 0:
             raise InputDataError(f'corrupt or unreadable canvas image: {path}')
