@@ -45,3 +45,26 @@ def tiny_train_cfg(config, data_root, work_dir, max_iters=2, batch_size=2):
         type='CheckpointHook', interval=1, by_epoch=False, max_keep_ckpts=-1)
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
     return cfg
+
+
+def load_cli(path):
+    """A tool script (``tools/...py``) loaded as a module, to call its
+    ``main(argv)`` in this process."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        osp.splitext(osp.basename(path))[0], path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_tool(tool, argv, capsys):
+    """``main(argv)`` of ``tool`` (relative to the repository) in this
+    process: (exit code, stderr lines)."""
+    capsys.readouterr()
+    code = 0
+    try:
+        load_cli(osp.join(ROOT, tool)).main([str(a) for a in argv])
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else 1
+    return code, capsys.readouterr().err.strip().splitlines()

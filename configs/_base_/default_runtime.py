@@ -12,8 +12,11 @@ default_hooks = dict(
     checkpoint=dict(type='SafeCheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     # stop at a non-finite loss and never save non-finite weights; set
-    # max_skips=N to skip up to N such steps instead (None: off)
+    # max_skips=N to skip up to N such steps instead (enabled=False: off)
     divergence_guard=dict(type='DivergenceGuardHook'),
+    # the random generators travel with each checkpoint: a run resumed at
+    # an epoch boundary draws what the uninterrupted run draws
+    random_state=dict(type='RandomStateHook'),
 )
 
 env_cfg = dict(

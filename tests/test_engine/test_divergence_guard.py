@@ -92,3 +92,13 @@ def test_train_tool_prints_one_line(synthetic_root, tmp_path):
                            'non-finite loss=nan'), last
     assert 'Traceback' not in out.stderr
     assert not list((tmp_path / 'w').glob('*.pth'))
+
+
+def test_disabled_guard_lets_the_run_finish(tmp_path):
+    runner = toy_runner(tmp_path, [1, math.nan, 1])
+    for hook in runner._hooks:
+        if isinstance(hook, DivergenceGuardHook):
+            hook.enabled = False
+    runner.train()
+    assert runner.iter == 3
+    assert not torch.isfinite(runner.model.w).all()

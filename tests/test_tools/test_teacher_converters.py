@@ -1,6 +1,5 @@
 """tools/model_converters/{path,solider}2mmpretrain.py: help from anywhere,
 real-arch files that load strictly, one-line refusals."""
-import importlib.util
 import os
 import os.path as osp
 import subprocess
@@ -8,7 +7,7 @@ import sys
 
 import pytest
 import torch
-from conftest import ROOT
+from conftest import ROOT, load_cli
 from mmpretrain.registry import MODELS
 
 import projects.saip_dpal  # noqa: F401
@@ -71,14 +70,6 @@ def test_path_b_training_checkpoint_converts_and_loads(path_b, tmp_path):
     assert torch.equal(model.pos_embed[:, :1],
                        bare['cls_token_pos_embed'].float())
     assert torch.equal(model.pos_embed[:, 1:], bare['pos_embed'].float())
-
-
-def load_cli(path):
-    spec = importlib.util.spec_from_file_location(
-        osp.splitext(osp.basename(path))[0], path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def refuse(cli, args, capsys):

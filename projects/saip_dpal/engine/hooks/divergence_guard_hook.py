@@ -41,18 +41,21 @@ class DivergenceGuardHook(Hook):
     Args:
         max_skips (int): Non-finite steps to skip before stopping.
             Defaults to 0 (stop at the first).
+        enabled (bool): False turns every check off (a default hook of
+            mmengine's cannot be set to None in a config). Defaults to True.
     """
     priority = 'ABOVE_NORMAL'  # before the logger and the checkpoint hook
 
-    def __init__(self, max_skips: int = 0) -> None:
+    def __init__(self, max_skips: int = 0, enabled: bool = True) -> None:
         if max_skips < 0:
             raise ValueError(f'max_skips must be >= 0, got {max_skips}')
         self.max_skips = int(max_skips)
+        self.enabled = bool(enabled)
         self.skipped = 0
         self._step_skipped = False
 
     def before_train(self, runner) -> None:
-        if self.max_skips == 0:
+        if self.max_skips == 0 or not self.enabled:
             return
         optimizer = runner.optim_wrapper.optimizer
         step = optimizer.step
@@ -71,6 +74,8 @@ class DivergenceGuardHook(Hook):
                          batch_idx: int,
                          data_batch=None,
                          outputs: Optional[dict] = None) -> None:
+        if not self.enabled:
+            return
         terms = {k: v for k, v in (outputs or {}).items()
                  if isinstance(v, torch.Tensor) and v.is_floating_point()}
         step_skipped, self._step_skipped = self._step_skipped, False
@@ -101,6 +106,8 @@ class DivergenceGuardHook(Hook):
             'let DivergenceGuardHook skip steps with max_skips)')
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        if not self.enabled:
+            return
         state = checkpoint.get('state_dict') or {}
         tensors = [(k, v) for k, v in state.items()
                    if isinstance(v, torch.Tensor) and v.is_floating_point()]
