@@ -14,9 +14,10 @@ default_hooks = dict(
     # stop at a non-finite loss and never save non-finite weights; set
     # max_skips=N to skip up to N such steps instead (enabled=False: off)
     divergence_guard=dict(type='DivergenceGuardHook'),
-    # the random generators travel with each checkpoint: a run resumed at
-    # an epoch boundary draws what the uninterrupted run draws
-    random_state=dict(type='RandomStateHook'),
+    # the random generators travel with each checkpoint and a resumed epoch
+    # continues where it stopped (with ResumableSampler): a resumed run
+    # draws what the uninterrupted run draws
+    resume_state=dict(type='ResumeStateHook'),
 )
 
 env_cfg = dict(

@@ -2,12 +2,12 @@ from .attribute_pos_ratio_hook import AttributePositiveRatioHook
 from .divergence_guard_hook import DivergenceGuardHook
 from .ema_update_hook import EMAUpdateHook
 from .gate_loss_weight_hook import GateLossWeightHook
-from .random_state_hook import RandomStateHook
+from .resume_state_hook import ResumeStateHook
 from .safe_checkpoint_hook import SafeCheckpointHook
 from .teacher_temperature_hook import TeacherTemperatureHook
 
 __all__ = [
     'AttributePositiveRatioHook', 'DivergenceGuardHook', 'EMAUpdateHook',
-    'GateLossWeightHook', 'RandomStateHook', 'SafeCheckpointHook',
+    'GateLossWeightHook', 'ResumeStateHook', 'SafeCheckpointHook',
     'TeacherTemperatureHook'
 ]
