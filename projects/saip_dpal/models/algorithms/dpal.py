@@ -8,7 +8,7 @@ from mmpretrain.models import BaseSelfSupervisor
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from ..utils.optim_step_cosine_ema import OptimStepCosineEMA
-from ..utils.reference_init import is_pretrained, reference_vit_init
+from ..utils.reference_init import check_backbone_init, init_backbone
 from ..utils.shape_mask import pca_shape_mask
 from ..utils.teacher_checkpoints import load_teacher_weights
 from ..utils.token_grid import as_tokens, resize_patch_tokens, token_grid
@@ -110,10 +110,7 @@ class DPAL(BaseSelfSupervisor):
         self.loss_relation = MODELS.build(loss_relation)
         self.gate_loss_weight = float(gate_loss_weight)
         self.shape_mask_sign = shape_mask_sign
-        if backbone_init not in ('reference', 'default'):
-            raise ValueError("backbone_init must be 'reference' or "
-                             f"'default', got {backbone_init!r}")
-        self.backbone_init = backbone_init
+        self.backbone_init = check_backbone_init(backbone_init)
         self.ema_backbone = None if ema is None else OptimStepCosineEMA(
             self.backbone, **ema)
         # the teacher comes from teacher_checkpoint, not from our checkpoints
@@ -124,10 +121,7 @@ class DPAL(BaseSelfSupervisor):
         """Initialise the student, then load the teacher and start the EMA
         copy from the initialised student."""
         super().init_weights()
-        if (self.backbone_init == 'reference'
-                and hasattr(self.backbone, 'pos_embed')
-                and not is_pretrained(self.backbone)):
-            reference_vit_init(self.backbone)
+        init_backbone(self.backbone, self.backbone_init)
         if self.teacher_checkpoint is None:
             print_log(
                 'DPAL teacher has no checkpoint: its weights are random',

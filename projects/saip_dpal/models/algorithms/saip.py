@@ -11,7 +11,7 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from ..utils.anchor_mask import anchor_keep_ids
 from ..utils.optim_step_cosine_ema import OptimStepCosineEMA
-from ..utils.reference_init import is_pretrained, reference_vit_init
+from ..utils.reference_init import check_backbone_init, init_backbone
 
 
 def boxes_to_masks(boxes: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
@@ -115,10 +115,7 @@ class SAIP(BaseSelfSupervisor):
         self.rescale_factors = tuple(rescale_factors)
         self.csr_scale = csr_scale
         self.mask_ratio = mask_ratio
-        if backbone_init not in ('reference', 'default'):
-            raise ValueError("backbone_init must be 'reference' or "
-                             f"'default', got {backbone_init!r}")
-        self.backbone_init = backbone_init
+        self.backbone_init = check_backbone_init(backbone_init)
         self.patch_size = self.backbone.patch_embed.projection.stride[0]
         self.teacher = OptimStepCosineEMA(self._student_for_teacher(), **ema)
 
@@ -129,9 +126,7 @@ class SAIP(BaseSelfSupervisor):
     def init_weights(self) -> None:
         """Initialise the student, then start the teacher from it."""
         super().init_weights()
-        if self.backbone_init == 'reference' and not is_pretrained(
-                self.backbone):
-            reference_vit_init(self.backbone)
+        init_backbone(self.backbone, self.backbone_init)
         self.teacher.module.load_state_dict(
             self._student_for_teacher().state_dict())
 

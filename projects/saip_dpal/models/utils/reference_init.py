@@ -49,3 +49,24 @@ def is_pretrained(module: nn.Module) -> bool:
     cfgs = getattr(module, 'init_cfg', None) or []
     cfgs = [cfgs] if isinstance(cfgs, dict) else cfgs
     return any(c.get('type') == 'Pretrained' for c in cfgs)
+
+
+BACKBONE_INITS = ('reference', 'default')
+
+
+def check_backbone_init(mode: str) -> str:
+    """``mode`` if it is one of :data:`BACKBONE_INITS`, else ValueError."""
+    if mode not in BACKBONE_INITS:
+        raise ValueError(f'backbone_init must be one of {BACKBONE_INITS}, '
+                         f'got {mode!r}')
+    return mode
+
+
+def init_backbone(backbone: nn.Module, mode: str) -> None:
+    """Apply :func:`reference_vit_init` when ``mode`` is ``'reference'``,
+    the backbone is a ViT (it has ``pos_embed``) and it does not start from
+    a ``Pretrained`` init_cfg; otherwise keep its own initialisation."""
+    if (check_backbone_init(mode) == 'reference'
+            and hasattr(backbone, 'pos_embed')
+            and not is_pretrained(backbone)):
+        reference_vit_init(backbone)
