@@ -3,10 +3,10 @@ from typing import List
 
 import numpy as np
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from mmpretrain.registry import HOOKS
 from ...models.losses import AttributeWeightedBCELoss
+from .unwrap_model import unwrap_model
 from ...utils.errors import InputDataError
 
 
@@ -47,8 +47,7 @@ class AttributePositiveRatioHook(Hook):
     priority = 'NORMAL'
 
     def before_train(self, runner) -> None:
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
+        model = unwrap_model(runner)
         losses = [m for m in model.modules()
                   if isinstance(m, AttributeWeightedBCELoss)]
         if not losses:

@@ -4,10 +4,10 @@ from typing import Optional
 import torch
 import torch.distributed as dist
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from mmpretrain.registry import HOOKS
 from ...utils.errors import TrainingDivergedError
+from .unwrap_model import unwrap_model
 
 
 def _finite_grads(params) -> bool:
@@ -32,8 +32,9 @@ class DivergenceGuardHook(Hook):
     - With ``max_skips > 0``, an optimizer step whose gradients are not
       finite is skipped instead (the parameters and optimizer state stay as
       they were), as large-scale trainers do; the run stops on skip
-      ``max_skips + 1``. Under AMP the loss scaler already skips such steps;
-      they are counted the same way.
+      ``max_skips + 1``. Under AMP the loss scaler skips steps whose
+      gradients overflow by itself; those are normal with a dynamic loss
+      scale and are not counted (a non-finite loss still is).
 
     The checks read one boolean per iteration; mmengine's logging already
     synchronises every iteration.
@@ -117,8 +118,7 @@ class DivergenceGuardHook(Hook):
         if bool(finite.all()):
             return
         first = next(k for (k, _), ok in zip(tensors, finite) if not ok)
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
+        model = unwrap_model(runner)
         done = (checkpoint.get('meta') or {}).get('iter', runner.iter)
         raise TrainingDivergedError(
             f'training diverged by iteration {done}: '

@@ -2,14 +2,10 @@
 import math
 
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from mmpretrain.registry import HOOKS
 from ...models.utils.optim_step_cosine_ema import OptimStepCosineEMA
-
-
-def _unwrap(model):
-    return model.module if is_model_wrapper(model) else model
+from .unwrap_model import unwrap_model
 
 
 @HOOKS.register_module()
@@ -32,7 +28,7 @@ class EMAUpdateHook(Hook):
         accumulation = int(
             getattr(runner.optim_wrapper, '_accumulative_counts', 1))
         total = math.ceil(runner.max_iters / accumulation)
-        for m in _unwrap(runner.model).modules():
+        for m in unwrap_model(runner).modules():
             if isinstance(m, OptimStepCosineEMA):
                 m.set_schedule(total, accumulation)
 
@@ -40,4 +36,4 @@ class EMAUpdateHook(Hook):
                          outputs=None) -> None:
         if not runner.optim_wrapper.should_update():
             return
-        _unwrap(runner.model).update_ema()
+        unwrap_model(runner).update_ema()

@@ -2,9 +2,9 @@
 from typing import Sequence
 
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from mmpretrain.registry import HOOKS
+from .unwrap_model import unwrap_model
 
 
 @HOOKS.register_module()
@@ -31,8 +31,7 @@ class GateLossWeightHook(Hook):
         self.weights = tuple(float(w) for w in weights)
 
     def before_train_epoch(self, runner) -> None:
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
+        model = unwrap_model(runner)
         if not hasattr(model, 'gate_loss_weight'):
             raise AttributeError(
                 f'{type(model).__name__} has no gate_loss_weight for '
@@ -42,7 +41,6 @@ class GateLossWeightHook(Hook):
 
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None) -> None:
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
+        model = unwrap_model(runner)
         runner.message_hub.update_scalar('train/gate_loss_weight',
                                          model.gate_loss_weight)

@@ -53,7 +53,6 @@ class ResumeStateHook(Hook):
       batches already trained on are skipped instead, so the epoch ends at
       the right iteration; with another sampler a warning says that the
       epoch restarts.
-
     - **Worker seeds.** Each epoch's DataLoader iterator draws its workers'
       base seed from a generator seeded with ``seed + epoch`` instead of the
       global one, so it is the same after a resume and never shifts the

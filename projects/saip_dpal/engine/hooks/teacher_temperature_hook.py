@@ -3,9 +3,9 @@ from functools import reduce
 from typing import Optional
 
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from mmpretrain.registry import HOOKS
+from .unwrap_model import unwrap_model
 
 
 @HOOKS.register_module()
@@ -68,8 +68,7 @@ class TeacherTemperatureHook(Hook):
             cur_iter / warmup_iters)
 
     def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
+        model = unwrap_model(runner)
         *parents, name = self.attr.split('.')
         try:
             owner = reduce(getattr, parents, model)

@@ -28,7 +28,7 @@ class OptimStepCosineEMA(BaseAveragedModel):
     the reference trainers update their EMA after every batch; with
     ``accumulation`` batches per optimizer step the start is the effective
     per-step value ``m_0 = 1 - (1 - momentum) ** accumulation`` (decay
-    0.996 per batch -> 0.996^4 = 0.98406 per step at 4 accumulation steps).
+    0.996 per batch -> 0.996^4 = 0.98410 per step at 4 accumulation steps).
 
     ``K`` and ``accumulation`` come from :meth:`set_schedule`, which
     :class:`EMAUpdateHook` calls before training from the runner's
@@ -89,6 +89,8 @@ class OptimStepCosineEMA(BaseAveragedModel):
 
     def avg_func(self, averaged_param: torch.Tensor,
                  source_param: torch.Tensor, steps: int) -> None:
+        """One tensor's update (``BaseAveragedModel``'s interface; the
+        fused :meth:`update_parameters` applies the same rule to all)."""
         averaged_param.lerp_(source_param, self.momentum_at(steps))
 
     @torch.no_grad()
