@@ -2,6 +2,7 @@
 (imported by them, and run in a subprocess by the kill test)."""
 import torch
 import torch.nn as nn
+from mmengine.evaluator import BaseMetric
 from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from torch.utils.data import Dataset
@@ -18,6 +19,8 @@ class Toy(BaseModel):
 
     def forward(self, inputs, data_samples=None, mode='loss'):
         x = inputs.float()
+        if mode == 'predict':
+            return [-self.w.sum().item()] * len(x)
         return dict(loss_a=(self.w * x).sum(1).mean(),
                     loss_b=(self.w - 1).pow(2).sum())
 
@@ -35,9 +38,29 @@ class Values(Dataset):
         return dict(inputs=torch.full((3, ), float(self.values[i])))
 
 
+class Score(BaseMetric):
+    """``-sum(w)``: grows at every step on positive values."""
+
+    def process(self, data_batch, data_samples):
+        self.results.extend(data_samples)
+
+    def compute_metrics(self, results):
+        return dict(score=results[0])
+
+
 def toy_runner(work_dir, values, lr=0.01, max_skips=0, max_keep_ckpts=1,
-               checkpoint='SafeCheckpointHook', resume=False):
-    """One iteration per value, a checkpoint after each."""
+               checkpoint='SafeCheckpointHook', resume=False,
+               save_best=None):
+    """One iteration per value, a checkpoint after each; with
+    ``save_best='score'`` a validation and best checkpoint after each."""
+    val = dict(
+        val_dataloader=dict(
+            dataset=Values(values[:1]),
+            sampler=dict(type='DefaultSampler', shuffle=False),
+            batch_size=1,
+            collate_fn=dict(type='default_collate')),
+        val_evaluator=[Score()],
+        val_cfg=dict()) if save_best else {}
     return Runner(
         model=Toy(),
         work_dir=str(work_dir),
@@ -47,13 +70,16 @@ def toy_runner(work_dir, values, lr=0.01, max_skips=0, max_keep_ckpts=1,
             batch_size=1,
             collate_fn=dict(type='default_collate')),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=lr)),
-        train_cfg=dict(by_epoch=False, max_iters=len(values)),
+        train_cfg=dict(by_epoch=False, max_iters=len(values),
+                       val_interval=1),
         default_hooks=dict(
             checkpoint=dict(type=checkpoint, interval=1, by_epoch=False,
-                            max_keep_ckpts=max_keep_ckpts),
+                            max_keep_ckpts=max_keep_ckpts,
+                            save_best=save_best, rule='greater'),
             logger=dict(type='LoggerHook', interval=1)),
         custom_hooks=[DivergenceGuardHook(max_skips=max_skips)],
         resume=resume,
         default_scope='mmpretrain',  # as our configs, so later builds resolve
         log_level='WARNING',
-        experiment_name=f'toy_{abs(hash(str(work_dir)))}')
+        experiment_name=f'toy_{abs(hash(str(work_dir)))}',
+        **val)

@@ -1,10 +1,14 @@
 # The attribute recipe on the embedded synthetic PA-100K (`make data`,
 # 34 attributes: PA-100K's drawable ones plus one-hot clothing colours),
-# 2 epochs on CPU, from scratch unless a backbone file is given.
+# 2 epochs on CPU, from scratch unless a backbone file is given
+# (--cfg-options model.backbone.init_cfg.checkpoint=backbone.pth).
 _base_ = ['./par_dpal-vit-tiny_1xb64-30e_pa100k-256x128.py']
 
 data_root = '{{ fileDirname }}/../../data/synthetic/PA-100K/'
-model = dict(backbone=dict(init_cfg=None), head=dict(num_classes=34))
+# init_cfg Pretrained without a checkpoint: random init
+model = dict(
+    backbone=dict(init_cfg=dict(checkpoint=None)),
+    head=dict(num_classes=34))
 train_dataloader = dict(
     batch_size=16, num_workers=0, persistent_workers=False,
     dataset=dict(data_root=data_root))

@@ -4,8 +4,7 @@
 # recipe, shrunk to a CPU-friendly 256x128 input, narrower heads (128 / 64
 # channels), plain BN, one process x 8 images, 2 epochs, mIoU on the
 # synthetic val. The backbone starts from scratch unless given a file:
-#   --cfg-options model.backbone.init_cfg.type=Pretrained \
-#       model.backbone.init_cfg.checkpoint=work_dirs/.../backbone.pth
+#   --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/.../backbone.pth
 _base_ = ['./uper_dpal-vit-tiny_8xb4-150e_lip-576x384.py']
 
 data_root = '{{ fileDirname }}/../../data/synthetic/LIP/'
@@ -32,14 +31,14 @@ auto_scale_lr = dict(base_batch_size=8)
 
 model = dict(
     data_preprocessor=dict(size=crop_size),
-    backbone=dict(drop_path_rate=0.0, init_cfg=None),
+    backbone=dict(drop_path_rate=0.0, init_cfg=dict(checkpoint=None)),
     neck=dict(norm_cfg=norm_cfg),
     decode_head=dict(channels=128, norm_cfg=norm_cfg),
     auxiliary_head=dict(channels=64, norm_cfg=norm_cfg))
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
+    dict(type='LoadCheckedAnnotations', num_classes=20),
     dict(
         type='RandomResize',
         scale=(128, 256),  # (w, h)
@@ -52,7 +51,7 @@ train_pipeline = [
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(128, 256), keep_ratio=True),
-    dict(type='LoadAnnotations'),
+    dict(type='LoadCheckedAnnotations', num_classes=20),
     dict(type='PackSegInputs')
 ]
 

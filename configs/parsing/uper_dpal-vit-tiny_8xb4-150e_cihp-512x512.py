@@ -20,7 +20,7 @@ dataset_type = 'CIHPDataset'
 data_root = 'data/CIHP/'
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
+    dict(type='LoadCheckedAnnotations', num_classes=20),
     dict(
         type='RandomResize',
         scale=(512, 512),  # (w, h): the long side to 512, then x0.5..2.0
@@ -34,7 +34,7 @@ train_pipeline = [
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(512, 512), keep_ratio=True),
-    dict(type='LoadAnnotations'),
+    dict(type='LoadCheckedAnnotations', num_classes=20),
     dict(type='PackSegInputs')
 ]
 # replaces the LIP dataset dicts (their data_prefix does not apply)

@@ -4,8 +4,7 @@
 # recipe, shrunk to a CPU-friendly 128x96 input (32x24 UDP heatmaps), one
 # process x 16 images, 2 epochs, GT boxes, CocoMetric on the synthetic val.
 # The backbone starts from scratch unless given an extracted file:
-#   --cfg-options model.backbone.init_cfg.type=Pretrained \
-#       model.backbone.init_cfg.checkpoint=work_dirs/.../backbone.pth
+#   --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/.../backbone.pth
 _base_ = ['./td-hm_dpal-vit-tiny_8xb64-210e_coco-256x192.py']
 
 data_root = '{{ fileDirname }}/../../data/synthetic/coco/'
@@ -32,7 +31,7 @@ codec = dict(
     type='UDPHeatmap', input_size=(96, 128), heatmap_size=(24, 32), sigma=2)
 
 model = dict(
-    backbone=dict(drop_path_rate=0.0, init_cfg=None),
+    backbone=dict(drop_path_rate=0.0, init_cfg=dict(checkpoint=None)),
     head=dict(decoder=codec))
 
 train_pipeline = [

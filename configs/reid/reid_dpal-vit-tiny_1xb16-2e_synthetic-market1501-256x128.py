@@ -1,10 +1,13 @@
 # The ReID recipe on the embedded synthetic Market-1501 (`make data`),
 # 2 epochs on CPU; starts from scratch unless a backbone file is given
-# (model.backbone.init_cfg=dict(type='Pretrained', checkpoint=...)).
+# (--cfg-options model.backbone.init_cfg.checkpoint=backbone.pth).
 _base_ = ['./reid_dpal-vit-tiny_1xb64-120e_market1501-256x128.py']
 
 data_root = '{{ fileDirname }}/../../data/synthetic/Market-1501/'
-model = dict(backbone=dict(init_cfg=None), head=dict(num_classes=16))
+# init_cfg Pretrained without a checkpoint: random init
+model = dict(
+    backbone=dict(init_cfg=dict(checkpoint=None)),
+    head=dict(num_classes=16))
 train_dataloader = dict(
     batch_size=16, num_workers=0, persistent_workers=False,
     dataset=dict(data_root=data_root))

@@ -3,11 +3,14 @@
 Importing this package registers its modules into mmpretrain's registries
 (``custom_imports=dict(imports=['projects.saip_dpal'])`` in a config), makes
 mmengine's own checkpoints loadable under ``torch.load(weights_only=True)``,
-keeps the Runner from executing config text stored in a checkpoint, and
-makes the model zoo (``model-index.yml``) visible to ``mmpretrain.get_model``.
+keeps the Runner from executing config text stored in a checkpoint,
+formats a config's text once instead of at every read, makes
+``init_cfg=dict(type='Pretrained')`` load every weight or stop, and makes
+the model zoo (``model-index.yml``) visible to ``mmpretrain.get_model``.
 """
 from .version import __version__
-from .engine import (guard_runner_checkpoint_meta,
+from .engine import (cache_config_pretty_text, guard_runner_checkpoint_meta,
+                     make_pretrained_init_strict,
                      register_checkpoint_safe_globals)
 from .utils.model_zoo import register_model_zoo
 # imported for registration
@@ -15,9 +18,12 @@ from . import datasets, engine, evaluation, models  # noqa: F401
 
 register_checkpoint_safe_globals()
 guard_runner_checkpoint_meta()
+cache_config_pretty_text()
+make_pretrained_init_strict()
 register_model_zoo()
 
 __all__ = [
-    '__version__', 'guard_runner_checkpoint_meta',
+    '__version__', 'cache_config_pretty_text', 'guard_runner_checkpoint_meta',
+    'make_pretrained_init_strict',
     'register_checkpoint_safe_globals', 'register_model_zoo'
 ]

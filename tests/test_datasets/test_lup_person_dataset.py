@@ -92,3 +92,25 @@ def test_empty_or_garbage_canvas_names_the_file(tmp_path):
         with pytest.raises(InputDataError) as exc:
             pool.load(i)
         assert str(exc.value) == f'corrupt or unreadable canvas image: {path}'
+
+
+def test_seeded_index_fixes_the_augmentation(folder):
+    from mmpretrain.registry import DATASETS
+
+    from projects.saip_dpal.datasets.samplers.seeded_index import SeededIndex
+    ds = DATASETS.build(
+        dict(
+            type='LUPersonDataset',
+            data_root=str(folder),
+            pipeline=[
+                dict(type='LoadCheckedImageFromFile'),
+                dict(type='RandomResizedCrop', scale=8,
+                     crop_ratio_range=(0.1, 1.0))
+            ]))
+    crops = []
+    for global_seed in (0, 1):
+        np.random.seed(global_seed)
+        crops.append(ds[SeededIndex(0, 5)]['img'])
+    np.testing.assert_array_equal(crops[0], crops[1])
+    others = [ds[SeededIndex(0, s)]['img'] for s in range(6, 10)]
+    assert any(not np.array_equal(crops[0], o) for o in others)

@@ -1,11 +1,12 @@
-"""A SAIP run stopped after an epoch, or inside one, and resumed draws what
-the uninterrupted run draws (batches, masks, rescale factors,
-augmentations): identical losses at every iteration, no replayed ones."""
+"""A DPAL or SAIP run stopped after an epoch, or inside one, and resumed
+draws what the uninterrupted run draws (batches, masks, rescale factors,
+augmentations, also from persistent data workers): identical losses at
+every iteration, no replayed ones."""
 import pytest
 import torch
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
-from pretrain_helpers import SAIP_DEMO, tiny_cfg
+from pretrain_helpers import DPAL_DEMO, SAIP_DEMO, tiny_cfg
 
 
 class _Stopped(Exception):
@@ -33,9 +34,23 @@ class _StopAfterIteration(Hook):
             raise _Stopped
 
 
-def _cfg(synthetic_root, work_dir):
-    cfg = tiny_cfg(SAIP_DEMO, synthetic_root, work_dir)
+# DPAL through 2 persistent data workers (they live through the epochs of
+# the uninterrupted run, fresh ones start after the resume), SAIP in the
+# main process (its own masks and rescale factors)
+RUNS = {'dpal': (DPAL_DEMO, 2), 'saip': (SAIP_DEMO, 0)}
+
+
+def _cfg(method, synthetic_root, work_dir):
+    config, workers = RUNS[method]
+    cfg = tiny_cfg(config, synthetic_root, work_dir)
     cfg.train_dataloader.dataset.indices = 4  # 2 iterations per epoch
+    if method == 'dpal':  # a ViT-Ti teacher: 40 MB checkpoints, not 440
+        cfg.model.teacher.arch = 'deit-tiny'
+        cfg.model.neck.update(out_channels=192, num_heads=3,
+                              gate_num_heads=3)
+    if workers:
+        cfg.train_dataloader.update(
+            num_workers=workers, persistent_workers=True)
     cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=2)
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
     return cfg
@@ -45,36 +60,38 @@ def _losses(runner):
     return runner.message_hub.get_scalar('train/loss').data[0].tolist()
 
 
-def _killed_and_resumed(synthetic_root, work_dir):
-    runner = Runner.from_cfg(_cfg(synthetic_root, work_dir))
-    runner.register_hook(_StopAfterFirstEpoch())
+def _run(cfg, stop=None):
+    runner = Runner.from_cfg(cfg)
+    if stop is None:
+        runner.train()
+        return runner
+    runner.register_hook(stop)
     with pytest.raises(_Stopped):
         runner.train()
-    cfg = _cfg(synthetic_root, work_dir)
-    cfg.resume = True
-    resumed = Runner.from_cfg(cfg)
-    resumed.train()
-    assert resumed.epoch == 2 and resumed.iter == 4
-    return _losses(resumed)
 
 
 @pytest.fixture(scope='module')
 def uninterrupted(synthetic_root, tmp_path_factory):
-    """Losses of 2 epochs x 2 iterations, never stopped."""
-    work_dir = tmp_path_factory.mktemp('straight')
-    runner = Runner.from_cfg(_cfg(synthetic_root, work_dir))
-    runner.train()
-    return _losses(runner)
+    """Losses of 2 epochs x 2 iterations, never stopped, per method."""
+    return {
+        method: _losses(_run(_cfg(method, synthetic_root,
+                                  tmp_path_factory.mktemp(method))))
+        for method in RUNS
+    }
 
 
-def test_resumed_saip_run_matches_the_uninterrupted_one(
-        synthetic_root, tmp_path, uninterrupted):
-    want = uninterrupted
-    assert len(want) == 4
-    got = _killed_and_resumed(synthetic_root, tmp_path / 'resumed')
-    assert got == want  # bit-identical, every iteration
-    ckpt = torch.load(tmp_path / 'resumed' / 'epoch_1.pth',
-                      weights_only=True)
+@pytest.mark.parametrize('method', list(RUNS))
+def test_resumed_run_matches_the_uninterrupted_one(
+        method, synthetic_root, tmp_path, uninterrupted):
+    want = uninterrupted[method]
+    assert len(want) == 4 and len(set(want)) == 4
+    _run(_cfg(method, synthetic_root, tmp_path), _StopAfterFirstEpoch())
+    cfg = _cfg(method, synthetic_root, tmp_path)
+    cfg.resume = True
+    resumed = _run(cfg)
+    assert resumed.epoch == 2 and resumed.iter == 4
+    assert _losses(resumed) == want  # bit-identical, every iteration
+    ckpt = torch.load(tmp_path / 'epoch_1.pth', weights_only=True)
     assert set(ckpt['random_state']) >= {'python', 'numpy', 'torch'}
 
 
@@ -84,19 +101,15 @@ def test_resume_inside_an_epoch_continues_it(synthetic_root, tmp_path,
     iteration 3 (half way through epoch 2) and resumed: iteration 4 only,
     with the uninterrupted run's loss."""
     def cfg():
-        c = _cfg(synthetic_root, tmp_path)
+        c = _cfg('saip', synthetic_root, tmp_path)
         c.default_hooks.checkpoint = dict(
             type='SafeCheckpointHook', interval=3, by_epoch=False)
         assert c.train_dataloader.sampler.type == 'ResumableSampler'
         return c
 
-    runner = Runner.from_cfg(cfg())
-    runner.register_hook(_StopAfterIteration(3))
-    with pytest.raises(_Stopped):
-        runner.train()
+    _run(cfg(), _StopAfterIteration(3))
     resumed_cfg = cfg()
     resumed_cfg.resume = True
-    resumed = Runner.from_cfg(resumed_cfg)
-    resumed.train()
+    resumed = _run(resumed_cfg)
     assert resumed.iter == 4 and resumed.epoch == 2
-    assert _losses(resumed) == uninterrupted
+    assert _losses(resumed) == uninterrupted['saip']

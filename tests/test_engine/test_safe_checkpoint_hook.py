@@ -15,9 +15,10 @@ TESTS = osp.join(ROOT, 'tests')
 VALUES = [1, 2, 3, 4, 5, 6]
 
 
-def _killed_run(work_dir, hook):
+def _killed_run(work_dir, hook, save_best=None):
     """Train the toy in a subprocess that dies (exit 137, no cleanup) half
-    way through writing its third checkpoint."""
+    way through writing its third checkpoint (with ``save_best``: its
+    second best checkpoint)."""
     script = textwrap.dedent(f'''
         import os, sys
         sys.path[:0] = [{TESTS!r}, {ROOT!r}]
@@ -27,16 +28,20 @@ def _killed_run(work_dir, hook):
         real_put, saves = LocalBackend.put, []
 
         def dying_put(self, obj, filepath):
-            if str(filepath).endswith('.pth') or '.pth.' in str(filepath):
+            name = os.path.basename(str(filepath))
+            if name.endswith('.pth') or '.pth.' in name:
                 saves.append(filepath)
-                if len(saves) == 3:
+                best = [n for n in saves if 'best' in str(n)]
+                if {save_best!r} and len(best) == 2 or (
+                        not {save_best!r} and len(saves) == 3):
                     with open(filepath, 'wb') as f:
                         f.write(obj[:len(obj) // 2])
                     os._exit(137)
             return real_put(self, obj, filepath)
 
         LocalBackend.put = dying_put
-        toy_runner({str(work_dir)!r}, {VALUES!r}, checkpoint={hook!r}).train()
+        toy_runner({str(work_dir)!r}, {VALUES!r}, checkpoint={hook!r},
+                   save_best={save_best!r}).train()
     ''')
     out = subprocess.run([sys.executable, '-c', script], capture_output=True,
                          text=True, timeout=300)
@@ -77,3 +82,29 @@ def test_control_mmengine_hook_loses_the_checkpoint(tmp_path):
     assert not (work / 'iter_2.pth').exists()
     with pytest.raises(Exception):
         torch.load(work / 'iter_3.pth', weights_only=True)
+
+
+@pytest.mark.parametrize('hook', ['SafeCheckpointHook', 'CheckpointHook'])
+def test_kill_while_saving_a_new_best_keeps_the_old_best(tmp_path, hook):
+    """Killed half way through ``best_score_iter_2.pth``: the safe hook
+    still has the best of iteration 1; mmengine's deleted it first."""
+    _killed_run(tmp_path, hook, save_best='score')
+    bests = sorted(p.name for p in tmp_path.glob('*best*'))
+    if hook == 'CheckpointHook':
+        assert bests == ['best_score_iter_2.pth']  # partial, old one gone
+        with pytest.raises(Exception):
+            torch.load(tmp_path / 'best_score_iter_2.pth', weights_only=True)
+        return
+    assert bests == ['.best_score_iter_2.pth.tmp', 'best_score_iter_1.pth']
+    best = torch.load(tmp_path / 'best_score_iter_1.pth', weights_only=True)
+    assert best['meta']['iter'] == 1
+
+
+def test_new_best_replaces_the_old_one_after_it_is_written(tmp_path):
+    runner = toy_runner(tmp_path, VALUES[:3], save_best='score')
+    runner.train()
+    assert sorted(p.name for p in tmp_path.glob('*best*')) == [
+        'best_score_iter_3.pth']
+    assert not list(tmp_path.glob('.*.tmp'))
+    best = torch.load(tmp_path / 'best_score_iter_3.pth', weights_only=True)
+    assert best['meta']['iter'] == 3

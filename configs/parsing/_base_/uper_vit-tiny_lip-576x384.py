@@ -149,7 +149,7 @@ dataset_type = 'LIPDataset'
 data_root = 'data/LIP/'
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
+    dict(type='LoadCheckedAnnotations', num_classes=20),
     dict(
         type='RandomResize',
         scale=(384, 576),  # (w, h)
@@ -160,10 +160,12 @@ train_pipeline = [
     dict(type='PhotoMetricDistortion'),
     dict(type='PackSegInputs')
 ]
+# LoadCheckedAnnotations: mmseg's LoadAnnotations, and a label outside
+# 0..19 (other than 255, ignored) is an error naming the mask file
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(384, 576), keep_ratio=True),
-    dict(type='LoadAnnotations'),
+    dict(type='LoadCheckedAnnotations', num_classes=20),
     dict(type='PackSegInputs')
 ]
 # multi-scale + flip test (tools/test.py --tta); the ground truth is
@@ -180,7 +182,8 @@ tta_pipeline = [
         ], [
             dict(type='RandomFlip', prob=0., direction='horizontal'),
             dict(type='RandomFlip', prob=1., direction='horizontal')
-        ], [dict(type='LoadAnnotations')], [dict(type='PackSegInputs')]])
+        ], [dict(type='LoadCheckedAnnotations', num_classes=20)],
+                    [dict(type='PackSegInputs')]])
 ]
 train_dataloader = dict(
     batch_size=4,

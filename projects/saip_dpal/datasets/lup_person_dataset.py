@@ -4,6 +4,7 @@ import os.path as osp
 from mmpretrain.datasets import CustomDataset
 from mmpretrain.registry import DATASETS
 from ..utils.errors import InputDataError
+from .samplers.seeded_index import seeded_random_state
 
 
 @DATASETS.register_module()
@@ -13,7 +14,8 @@ class LUPersonDataset(CustomDataset):
     The layout of LUPerson (and LUP1M, its 1M-image subset) as unpacked to
     folders: no labels, arbitrary nesting. Each sample is ``{'img_path'}``.
     A missing folder or a folder without images is an
-    :class:`InputDataError` naming the folder.
+    :class:`InputDataError` naming the folder. An index with a seed (from
+    :class:`ResumableSampler`) augments its sample from that seed.
 
     Args:
         data_root (str): dataset root.
@@ -41,3 +43,10 @@ class LUPersonDataset(CustomDataset):
             raise InputDataError(
                 f'no images ({", ".join(sorted(self.extensions))}) found '
                 f'under {self.img_prefix}') from err
+
+    def __getitem__(self, idx):
+        seed = getattr(idx, 'seed', None)
+        if seed is None:
+            return super().__getitem__(idx)
+        with seeded_random_state(seed):
+            return super().__getitem__(int(idx))

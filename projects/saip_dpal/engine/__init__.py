@@ -1,11 +1,16 @@
 from .checkpoint_meta_guard import (check_checkpoint_meta,
                                     guard_runner_checkpoint_meta)
+from .config_text_cache import cache_config_pretty_text
 from .checkpoint_safe_globals import (checkpoint_safe_globals,
                                       register_checkpoint_safe_globals)
+from .strict_pretrained_init import (load_pretrained,
+                                     make_pretrained_init_strict)
 from .hooks import *  # noqa: F401,F403
 from .optimizers import *  # noqa: F401,F403
 
 __all__ = [
-    'check_checkpoint_meta', 'checkpoint_safe_globals',
-    'guard_runner_checkpoint_meta', 'register_checkpoint_safe_globals'
+    'cache_config_pretty_text', 'check_checkpoint_meta',
+    'checkpoint_safe_globals',
+    'guard_runner_checkpoint_meta', 'load_pretrained',
+    'make_pretrained_init_strict', 'register_checkpoint_safe_globals'
 ]

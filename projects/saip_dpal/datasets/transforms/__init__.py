@@ -1,11 +1,12 @@
 from .canvas_pool import CanvasPool
 from .crowd_composite_views import (CrowdCompositeViews, paste,
                                     side_by_side_boxes)
+from .load_checked_annotations import LoadCheckedAnnotations
 from .load_checked_image import LoadCheckedImageFromFile
 from .parsing_flip import LIP_SWAP_PAIRS, RandomFlipSwapLabels
 
 __all__ = [
     'CanvasPool', 'CrowdCompositeViews', 'LIP_SWAP_PAIRS',
-    'LoadCheckedImageFromFile', 'RandomFlipSwapLabels', 'paste',
-    'side_by_side_boxes'
+    'LoadCheckedAnnotations', 'LoadCheckedImageFromFile',
+    'RandomFlipSwapLabels', 'paste', 'side_by_side_boxes'
 ]

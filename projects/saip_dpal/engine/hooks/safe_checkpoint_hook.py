@@ -1,4 +1,5 @@
 """mmengine's CheckpointHook with atomic writes and rotation after saving."""
+import functools
 import os
 import os.path as osp
 
@@ -38,7 +39,9 @@ class SafeCheckpointHook(CheckpointHook):
     local disk, each checkpoint is written to ``.<name>.tmp``, fsynced and
     renamed into place; ``last_checkpoint`` is then replaced atomically; only
     after that are checkpoints beyond ``max_keep_ckpts`` deleted. At every
-    moment ``last_checkpoint`` names a complete file. Other storage backends
+    moment ``last_checkpoint`` names a complete file. ``save_best`` files
+    are written the same way, and the previous best is deleted only once
+    the new one is in place. Other storage backends
     keep mmengine's behaviour. Registered in mmengine's root registry, so
     every toolbox's config can use it. Arguments as ``CheckpointHook``.
     """
@@ -61,10 +64,10 @@ class SafeCheckpointHook(CheckpointHook):
                                            list(self.keep_ckpt_ids))
         self.last_ckpt = final
         runner.message_hub.update_info('last_ckpt', final)
-        tmp_name = f'.{name}.tmp'
-        runner.save_checkpoint(
+        _save_atomically(
+            runner.save_checkpoint,
             self.out_dir,
-            tmp_name,
+            name,
             self.file_client_args,
             save_optimizer=self.save_optimizer,
             save_param_scheduler=self.save_param_scheduler,
@@ -74,14 +77,51 @@ class SafeCheckpointHook(CheckpointHook):
             **self.args)
         if not is_main_process():
             return
-        tmp = self.file_backend.join_path(self.out_dir, tmp_name)
-        _fsync(tmp)
-        os.replace(tmp, final)
-        _fsync(self.out_dir)
         write_text_atomically(
             osp.join(runner.work_dir, 'last_checkpoint'), final)
         if expired is not None:
-            path = self.file_backend.join_path(
-                self.out_dir, self.filename_tmpl.format(expired))
-            if self.file_backend.isfile(path):
-                self.file_backend.remove(path)
+            _remove_file(self.file_backend.join_path(
+                self.out_dir, self.filename_tmpl.format(expired)))
+
+    def _save_best_checkpoint(self, runner, metrics) -> None:
+        """mmengine's, with the new best written atomically and the old
+        best deleted only after it."""
+        if not self.save_best or not isinstance(self.file_backend,
+                                                LocalBackend):
+            return super()._save_best_checkpoint(runner, metrics)
+        superseded = []
+        # mmengine removes the old best before it saves the new one:
+        # both calls are intercepted for the duration of its method
+        self.file_backend.remove = superseded.append
+        runner.save_checkpoint = functools.partial(
+            _save_atomically, type(runner).save_checkpoint.__get__(runner))
+        try:
+            super()._save_best_checkpoint(runner, metrics)
+        finally:
+            del self.file_backend.remove
+            del runner.save_checkpoint
+        if not is_main_process():
+            return
+        kept = {getattr(self, 'best_ckpt_path', None),
+                *getattr(self, 'best_ckpt_path_dict', {}).values()}
+        for path in superseded:
+            if path not in kept:
+                _remove_file(path)
+
+
+def _save_atomically(save_checkpoint, out_dir, filename, *args, **kwargs):
+    """``Runner.save_checkpoint`` to ``.<filename>.tmp``, then (on the main
+    process) fsync and rename it to ``filename``."""
+    tmp_name = f'.{filename}.tmp'
+    save_checkpoint(out_dir, tmp_name, *args, **kwargs)
+    if not is_main_process():
+        return
+    tmp = osp.join(out_dir, tmp_name)
+    _fsync(tmp)
+    os.replace(tmp, osp.join(out_dir, filename))
+    _fsync(out_dir)
+
+
+def _remove_file(path: str) -> None:
+    if osp.isfile(path):
+        os.remove(path)
