@@ -10,6 +10,29 @@ if ROOT not in sys.path:
 import pytest  # noqa: E402
 
 
+@pytest.fixture(scope='session', autouse=True)
+def unformatted_config_text():
+    """Configs made in the tests keep mmengine's plain text (valid Python,
+    one key a line) instead of yapf's, which takes 1-3 s per Runner; the
+    tests of the formatted text turn it back on for their config
+    (``object.__setattr__(cfg, '_format_python_code', True)``)."""
+    from mmengine.config import Config
+    init = Config.__init__
+
+    def plain(self, *args, format_python_code=False, **kwargs):
+        init(self, *args, format_python_code=False, **kwargs)
+
+    Config.__init__ = plain
+    yield
+    Config.__init__ = init
+
+
+def formatted(cfg):
+    """``cfg`` with its text formatted by yapf again (as outside tests)."""
+    object.__setattr__(cfg, '_format_python_code', True)
+    return cfg
+
+
 @pytest.fixture(scope='session')
 def synthetic_root(tmp_path_factory):
     """A small synthetic human-centric dataset tree, generated once."""

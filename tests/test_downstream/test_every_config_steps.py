@@ -7,7 +7,7 @@ import math
 import os.path as osp
 
 import pytest
-from conftest import CONFIG_DIR
+from conftest import CONFIG_DIR, run_tool
 from downstream_helpers import restore_default_scope  # noqa: F401
 
 from projects.saip_dpal.utils import InputDataError
@@ -43,6 +43,13 @@ STEPPED_ELSEWHERE = {
     'test_attribute.py::test_synthetic_attributes_train_and_report_ma',
 }
 PARSING_CROP = (128, 128)
+#: one config per task: its checkpoint goes through tools/test.py
+THROUGH_TEST_TOOL = {
+    'pose/td-hm_dpal-vit-tiny_8xb64-210e_coco-256x192.py',
+    'parsing/uper_dpal-vit-tiny_8xb4-150e_lip-576x384.py',
+    'reid/reid_dpal-vit-tiny_1xb64-120e_market1501-256x128.py',
+    'attribute/par_dpal-vit-tiny_1xb64-30e_pa100k-256x128.py',
+}
 
 
 def test_every_downstream_config_is_stepped_somewhere():
@@ -81,9 +88,23 @@ def one_step_cfg(config, data_root, work_dir):
     return cfg
 
 
+def _test_tool_options(config, data_root):
+    """``--cfg-options`` pointing the test split at the synthetic data."""
+    options = [f'test_dataloader.dataset.data_root={data_root}/']
+    if config.startswith('pose'):  # 2 images are enough
+        ann_file = f'{data_root}/annotations/person_keypoints_val2017.json'
+        options += [f'test_evaluator.ann_file={ann_file}',
+                    'test_dataloader.dataset.indices=2']
+    if config.startswith('parsing'):
+        options.append('test_dataloader.dataset.indices=1')
+    if config.startswith('attribute'):
+        options.append('model.head.num_classes=34')
+    return options
+
+
 @pytest.mark.parametrize('config', list(STEPPED_HERE))
 def test_full_config_takes_a_training_step(config, synthetic_root,
-                                           tmp_path):
+                                           tmp_path, capsys):
     from mmengine.runner import Runner
     cfg = one_step_cfg(config, synthetic_root / STEPPED_HERE[config],
                        tmp_path)
@@ -111,3 +132,12 @@ def test_full_config_takes_a_training_step(config, synthetic_root,
     resumed = Runner.from_cfg(cfg)
     resumed.train()
     assert resumed.iter == 2
+    if config not in THROUGH_TEST_TOOL:
+        return
+    data_root = synthetic_root / STEPPED_HERE[config]
+    code, err = run_tool('tools/test.py', [
+        osp.join(CONFIG_DIR, config), tmp_path / 'iter_2.pth', '--work-dir',
+        tmp_path / 'test', '--out', tmp_path / 'metrics.json',
+        '--cfg-options', *_test_tool_options(config, data_root)], capsys)
+    assert code == 0, err[-20:]
+    assert osp.getsize(tmp_path / 'metrics.json') > 2

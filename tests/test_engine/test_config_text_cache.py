@@ -2,14 +2,15 @@
 distinct config, and a changed config gives its new text."""
 import os.path as osp
 
-from conftest import CONFIG_DIR
+from conftest import CONFIG_DIR, formatted
 from mmengine.config import Config
 
 
 def test_pretty_text_is_formatted_once_and_follows_changes(monkeypatch):
     import projects.saip_dpal  # noqa: F401  (installs the cache)
     from mmengine.config import config as config_module
-    cfg = Config.fromfile(osp.join(CONFIG_DIR, 'saip_vit-tiny.py'))
+    cfg = formatted(
+        Config.fromfile(osp.join(CONFIG_DIR, 'saip_vit-tiny.py')))
     calls = []
     format_code = config_module.FormatCode
 

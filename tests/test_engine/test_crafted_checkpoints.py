@@ -5,7 +5,7 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import ROOT, run_tool, tiny_train_cfg
+from conftest import ROOT, formatted, run_tool, tiny_train_cfg
 from mmengine.config import Config
 
 from projects.saip_dpal.utils import InputDataError, parse_config_text
@@ -41,9 +41,12 @@ FAMILIES = [
 def test_every_config_family_reads_back_as_plain_values():
     """What mmengine stores in meta['cfg'] parses to the config itself."""
     for name in FAMILIES:
-        cfg = Config.fromfile(osp.join(ROOT, 'configs', name))
+        cfg = formatted(Config.fromfile(osp.join(ROOT, 'configs', name)))
         assert parse_config_text(cfg.pretty_text, name) == cfg.to_dict(), \
             name
+    # and mmengine's text before yapf formats it (the tests' Runners)
+    object.__setattr__(cfg, '_format_python_code', False)
+    assert parse_config_text(cfg.pretty_text, name) == cfg.to_dict()
 
 
 @pytest.mark.parametrize('kind', list(_payloads('m')))
@@ -133,3 +136,43 @@ def test_converters_refuse_code_in_meta(trained, tmp_path, tool, capsys):
     assert "a call (\"open(" in err[0]
     assert not marker.exists()
     assert not list(tmp_path.glob('o*.pth'))  # nothing written
+
+
+def test_flexible_runner_refuses_code_in_meta(tmp_path):
+    """mmengine's FlexibleRunner reads meta['config'] after its strategy
+    loaded the file: refused there too."""
+    from mmengine.runner import FlexibleRunner
+    from toy_runner import Toy, Values
+    marker = tmp_path / 'ran'
+    path = tmp_path / 'crafted.pth'
+    torch.save(dict(state_dict=Toy().state_dict(),
+                    meta=dict(epoch=0, iter=0,
+                              config=_payloads(marker)['import'])), path)
+    runner = FlexibleRunner(
+        model=Toy(), work_dir=str(tmp_path / 'w'),
+        train_dataloader=dict(
+            dataset=Values([1, 2]), batch_size=1,
+            sampler=dict(type='DefaultSampler', shuffle=False),
+            collate_fn=dict(type='default_collate')),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
+        train_cfg=dict(by_epoch=False, max_iters=2),
+        load_from=str(path), resume=True, log_level='WARNING',
+        default_scope='mmpretrain')
+    with pytest.raises(InputDataError, match=r"^checkpoint crafted.pth "
+                       r"meta\['config'\] line 1: a Import statement"):
+        runner.train()
+    assert not marker.exists()
+
+
+def test_config_text_in_the_message_hub_is_checked(tmp_path):
+    """mmengine's inferencers build a model from the message hub's cfg."""
+    from projects.saip_dpal.engine import check_checkpoint_meta
+    marker = tmp_path / 'ran'
+    ckpt = dict(meta=dict(epoch=1), message_hub=dict(
+        runtime_info=dict(cfg=_payloads(marker)['lambda'])))
+    with pytest.raises(InputDataError, match=r"^checkpoint x.pth "
+                       r"message_hub\['runtime_info'\]\['cfg'\] line 1: "):
+        check_checkpoint_meta(ckpt, 'x.pth')
+    assert not marker.exists()
+    ckpt['message_hub']['runtime_info']['cfg'] = "model = dict(type='X')"
+    check_checkpoint_meta(ckpt, 'x.pth')  # plain values pass

@@ -119,3 +119,23 @@ def test_train_tool_prints_the_one_line(files, synthetic_root, tmp_path,
     assert code == 1
     assert len(err) == 1 and err[0].startswith(
         f'error: init_cfg checkpoint {paths["raw"]} is a training checkpoint')
+
+
+class _Payload:
+    """Would create ``flag`` if unpickled by a full (unsafe) load."""
+
+    def __init__(self, flag):
+        self.flag = flag
+
+    def __reduce__(self):
+        return (open, (self.flag, 'w'))
+
+
+def test_pickled_code_is_refused_not_run(files, tmp_path):
+    flag = tmp_path / 'ran'
+    path = tmp_path / 'evil.pth'
+    torch.save(dict(state_dict=files[1], x=_Payload(str(flag))), path)
+    with pytest.raises(InputDataError, match='evil.pth cannot be read '
+                       'weights-only'):
+        _vit(checkpoint=str(path)).init_weights()
+    assert not flag.exists()

@@ -1,13 +1,17 @@
 """Keep the Runner from executing config text stored in a checkpoint.
 
-On resume, mmengine's ``Runner.resume`` runs ``Config.fromstring`` on
-``meta['config']`` (only to compare GPU counts), which executes the text as
-Python. Importing the plugin wraps ``Runner.load_checkpoint`` (used by
-``resume`` and ``load_from``, so by ``tools/train.py --resume`` and
-``tools/test.py``, ours and the toolboxes'): every config text in the loaded
-``meta`` is parsed without running it (:func:`parse_config_text`), a file
-whose text is anything but plain values is refused with one line, and
-``meta['config']`` is then dropped so mmengine never parses it.
+On resume, mmengine's ``Runner.resume`` (and ``FlexibleRunner.resume``) run
+``Config.fromstring`` on ``meta['config']`` (only to compare GPU counts),
+which executes the text as Python; mmengine's inferencers execute the
+``cfg`` text of the message hub. Importing the plugin wraps
+``Runner.load_checkpoint`` (used by ``resume`` and ``load_from``, so by
+``tools/train.py --resume`` and ``tools/test.py``, ours and the toolboxes')
+and ``FlexibleRunner.resume`` / ``load_checkpoint``: every config text in
+the loaded checkpoint (``meta['cfg']``, ``meta['config']``,
+``message_hub['runtime_info']['cfg']``) is parsed without running it
+(:func:`parse_config_text`), a file whose text is anything but plain values
+is refused with one line, and ``meta['config']`` is then dropped so
+mmengine never parses it.
 """
 import functools
 import os
@@ -19,17 +23,34 @@ from ..utils.config_text import parse_config_text
 CONFIG_META_KEYS = ('cfg', 'config')
 
 
+def _config_texts(checkpoint: Mapping):
+    """``(where, text)`` of each config text a checkpoint can carry."""
+    meta = checkpoint.get('meta')
+    if isinstance(meta, dict):
+        for key in CONFIG_META_KEYS:
+            if key in meta:
+                yield f"meta['{key}']", meta[key]
+    hub = checkpoint.get('message_hub')
+    info = hub.get('runtime_info') if isinstance(hub, dict) else None
+    if isinstance(info, dict) and 'cfg' in info:
+        yield "message_hub['runtime_info']['cfg']", info['cfg']
+
+
 def check_checkpoint_meta(checkpoint: Mapping, name: str) -> None:
-    """Refuse ``checkpoint`` if its ``meta`` holds config text that is not
-    plain values; drop ``meta['config']``."""
-    meta = checkpoint.get('meta') if isinstance(checkpoint, Mapping) \
-        else None
-    if not isinstance(meta, dict):
+    """Refuse ``checkpoint`` if it holds config text that is not plain
+    values; drop ``meta['config']``."""
+    if not isinstance(checkpoint, Mapping):
         return
-    for key in CONFIG_META_KEYS:
-        if key in meta:
-            parse_config_text(meta[key], f"checkpoint {name} meta['{key}']")
-    meta.pop('config', None)
+    for where, text in _config_texts(checkpoint):
+        parse_config_text(text, f'checkpoint {name} {where}')
+    meta = checkpoint.get('meta')
+    if isinstance(meta, dict):
+        meta.pop('config', None)
+
+
+def _file_name(filename) -> str:
+    return osp.basename(os.fspath(filename)) if isinstance(
+        filename, (str, os.PathLike)) else str(filename)
 
 
 def _guarded(load_checkpoint):
@@ -37,18 +58,46 @@ def _guarded(load_checkpoint):
     @functools.wraps(load_checkpoint)
     def guarded(self, filename, *args, **kwargs):
         checkpoint = load_checkpoint(self, filename, *args, **kwargs)
-        name = osp.basename(os.fspath(filename)) if isinstance(
-            filename, (str, os.PathLike)) else str(filename)
-        check_checkpoint_meta(checkpoint, name)
+        check_checkpoint_meta(checkpoint, _file_name(filename))
         return checkpoint
 
     guarded.checks_config_text = True
     return guarded
 
 
+def _guarded_flexible(load):
+    """``FlexibleRunner`` loads through its strategy, which hands the
+    checkpoint to the ``after_load_checkpoint`` hooks before the runner
+    reads ``meta['config']``: the check runs there."""
+
+    @functools.wraps(load)
+    def guarded(self, filename, *args, **kwargs):
+        call_hook = self.call_hook
+
+        def checked(fn_name, **hook_kwargs):
+            if fn_name == 'after_load_checkpoint':
+                check_checkpoint_meta(hook_kwargs['checkpoint'],
+                                      _file_name(filename))
+            return call_hook(fn_name, **hook_kwargs)
+
+        self.call_hook = checked
+        try:
+            return load(self, filename, *args, **kwargs)
+        finally:
+            del self.call_hook
+
+    guarded.checks_config_text = True
+    return guarded
+
+
 def guard_runner_checkpoint_meta() -> None:
-    """Wrap ``Runner.load_checkpoint`` (idempotent). mmengine's
-    ``FlexibleRunner`` loads through its strategy and is not covered."""
-    from mmengine.runner import Runner
+    """Wrap the checkpoint loading of ``Runner`` and ``FlexibleRunner``
+    (idempotent)."""
+    from mmengine.runner import FlexibleRunner, Runner
     if not getattr(Runner.load_checkpoint, 'checks_config_text', False):
         Runner.load_checkpoint = _guarded(Runner.load_checkpoint)
+    for method in ('resume', 'load_checkpoint'):
+        if not getattr(getattr(FlexibleRunner, method),
+                       'checks_config_text', False):
+            setattr(FlexibleRunner, method,
+                    _guarded_flexible(getattr(FlexibleRunner, method)))
