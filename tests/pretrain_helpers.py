@@ -57,6 +57,15 @@ def tiny_cfg(config, data_root, work_dir=None, batch_size=2, sizes=None):
     return cfg
 
 
+def with_small_teacher(cfg):
+    """A DPAL ``cfg`` whose teacher is a random ViT-Ti (the decoder maps to
+    its 192 channels): what a test of the training machinery needs, at a
+    tenth of the PATH-B teacher's time and checkpoint size."""
+    cfg.model.teacher.arch = 'deit-tiny'
+    cfg.model.neck.update(out_channels=192, num_heads=3, gate_num_heads=3)
+    return cfg
+
+
 def build_model(cfg, max_iters=10):
     """The config's model, initialised (EMA schedules read ``max_iters``
     from the message hub, which the Runner would set)."""

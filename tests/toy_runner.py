@@ -50,17 +50,28 @@ class Score(BaseMetric):
 
 def toy_runner(work_dir, values, lr=0.01, max_skips=0, max_keep_ckpts=1,
                checkpoint='SafeCheckpointHook', resume=False,
-               save_best=None):
+               save_best=None, distributed=False):
     """One iteration per value, a checkpoint after each; with
-    ``save_best='score'`` a validation and best checkpoint after each."""
-    val = dict(
-        val_dataloader=dict(
-            dataset=Values(values[:1]),
-            sampler=dict(type='DefaultSampler', shuffle=False),
-            batch_size=1,
-            collate_fn=dict(type='default_collate')),
-        val_evaluator=[Score()],
-        val_cfg=dict()) if save_best else {}
+    ``save_best='score'`` a validation and best checkpoint after each; with
+    ``distributed`` in an initialised (gloo) process group, DDP on the CPU
+    and the values shared out between the ranks."""
+    if distributed:
+        val_or_dist = dict(
+            launcher='pytorch',
+            cfg=dict(model_wrapper_cfg=dict(
+                type='MMDistributedDataParallel', device_ids=None)))
+        max_iters = len(values) // torch.distributed.get_world_size()
+    else:
+        val_or_dist, max_iters = {}, len(values)
+    if save_best:
+        val_or_dist.update(
+            val_dataloader=dict(
+                dataset=Values(values[:1]),
+                sampler=dict(type='DefaultSampler', shuffle=False),
+                batch_size=1,
+                collate_fn=dict(type='default_collate')),
+            val_evaluator=[Score()],
+            val_cfg=dict())
     return Runner(
         model=Toy(),
         work_dir=str(work_dir),
@@ -70,7 +81,7 @@ def toy_runner(work_dir, values, lr=0.01, max_skips=0, max_keep_ckpts=1,
             batch_size=1,
             collate_fn=dict(type='default_collate')),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=lr)),
-        train_cfg=dict(by_epoch=False, max_iters=len(values),
+        train_cfg=dict(by_epoch=False, max_iters=max_iters,
                        val_interval=1),
         default_hooks=dict(
             checkpoint=dict(type=checkpoint, interval=1, by_epoch=False,
@@ -82,4 +93,4 @@ def toy_runner(work_dir, values, lr=0.01, max_skips=0, max_keep_ckpts=1,
         default_scope='mmpretrain',  # as our configs, so later builds resolve
         log_level='WARNING',
         experiment_name=f'toy_{abs(hash(str(work_dir)))}',
-        **val)
+        **val_or_dist)

@@ -7,7 +7,7 @@ import pytest
 import torch
 from pretrain_helpers import (DPAL_ALIASES, DPAL_DEMO, TINY_SIZES,
                               build_model, one_batch, shrink_views,
-                              tiny_cfg)
+                              tiny_cfg, with_small_teacher)
 from mmengine.model import MMDistributedDataParallel
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
@@ -79,7 +79,7 @@ def test_each_alignment_term_answers_to_its_own_view(synthetic_root):
 
 
 def test_fifty_steps_on_one_batch_lower_the_loss(synthetic_root):
-    cfg = tiny_cfg(DPAL_DEMO, synthetic_root)
+    cfg = with_small_teacher(tiny_cfg(DPAL_DEMO, synthetic_root))
     torch.manual_seed(0)
     model = build_model(cfg)
     cfg.optim_wrapper.optimizer.lr = 5e-4

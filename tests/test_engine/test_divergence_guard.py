@@ -3,8 +3,10 @@ that became non-finite are never saved, and the last finite checkpoint
 survives rotation; optionally such steps are skipped."""
 import math
 import os.path as osp
+import socket
 import subprocess
 import sys
+import textwrap
 
 import pytest
 import torch
@@ -37,24 +39,35 @@ def test_nan_loss_stops_at_that_iteration_and_keeps_the_last(tmp_path):
 
 
 def test_weights_that_overflow_are_never_saved(tmp_path):
-    """A finite loss whose step overflows the weights: the save is refused
-    before anything is written (x = 0 leaves w = 1; x = 1e38 gives a
-    finite loss 3e38 and a step of -1e39)."""
-    runner = toy_runner(tmp_path, [0, 1e38, 1], lr=10)
-    with pytest.raises(TrainingDivergedError) as exc:
-        runner.train()
-    assert str(exc.value) == (
-        'training diverged by iteration 2: Toy weight w is not finite; no '
-        'checkpoint written, the last one is kept')
-    assert sorted(p.name for p in tmp_path.glob('*.pth')) == ['iter_1.pth']
-    assert _last_checkpoint(tmp_path).endswith('iter_1.pth')
-    # control: mmengine's CheckpointHook deletes iter_1 before the refused
-    # save, and nothing is left
-    plain = tmp_path / 'plain'
-    with pytest.raises(TrainingDivergedError):
-        toy_runner(plain, [0, 1e38, 1], lr=10,
-                   checkpoint='CheckpointHook').train()
-    assert not list(plain.glob('*.pth'))
+    """A finite loss whose step overflows the weights (x = 0 leaves w = 1;
+    x = 1e38 gives a finite loss 3e38 and a step of -1e39): the run stops
+    at that iteration on every rank, before the checkpoint hook."""
+    for hook in ('SafeCheckpointHook', 'CheckpointHook'):
+        work = tmp_path / hook
+        with pytest.raises(TrainingDivergedError) as exc:
+            toy_runner(work, [0, 1e38, 1], lr=10, checkpoint=hook).train()
+        assert str(exc.value) == (
+            'training diverged at iteration 2: the step made weight w of Toy '
+            f'non-finite; not saved, the last checkpoint in {work} is kept '
+            '(lower the lr, check the data)')
+        assert sorted(p.name for p in work.glob('*.pth')) == ['iter_1.pth']
+        assert _last_checkpoint(work).endswith('iter_1.pth')
+
+
+def test_checkpoint_of_non_finite_weights_is_refused(tmp_path):
+    """The backstop on the main process: weights that are not finite when
+    a checkpoint is saved (e.g. changed after the iteration's check)."""
+    from types import SimpleNamespace
+    runner = toy_runner(tmp_path, [1])
+    ckpt = dict(state_dict=dict(w=torch.tensor([1.0, math.inf, 0.0])),
+                meta=dict(iter=7))
+    with pytest.raises(TrainingDivergedError, match='training diverged by '
+                       'iteration 7: Toy weight w is not finite; no '
+                       'checkpoint written'):
+        DivergenceGuardHook().before_save_checkpoint(
+            SimpleNamespace(model=runner.model, iter=7), ckpt)
+    ckpt['state_dict']['w'] = torch.ones(3)
+    DivergenceGuardHook().before_save_checkpoint(runner, ckpt)  # finite
 
 
 def test_skipped_steps_leave_the_weights_and_stop_past_the_budget(tmp_path):
@@ -102,3 +115,39 @@ def test_disabled_guard_lets_the_run_finish(tmp_path):
     runner.train()
     assert runner.iter == 3
     assert not torch.isfinite(runner.model.w).all()
+
+
+def test_a_nan_on_one_rank_stops_both(tmp_path):
+    """Two gloo processes; only rank 1's second sample is NaN. Both ranks
+    stop at iteration 2 (rank 0 would otherwise go on to the next gradient
+    all-reduce and wait there)."""
+    script = tmp_path / 'two_ranks.py'
+    script.write_text(textwrap.dedent(f'''
+        import os, sys
+        sys.path[:0] = [{osp.join(ROOT, 'tests')!r}, {ROOT!r}]
+        import torch.distributed as dist
+        import projects.saip_dpal  # noqa
+        from projects.saip_dpal.utils import TrainingDivergedError
+        from toy_runner import toy_runner
+        dist.init_process_group('gloo')
+        try:
+            toy_runner({str(tmp_path)!r}, [1, 1, 1, float('nan'), 1, 1],
+                       distributed=True).train()
+        except TrainingDivergedError as err:
+            print(f'rank {{dist.get_rank()}}: {{err}}')
+    '''))
+    with socket.socket() as sock:  # a free port for the rendezvous
+        sock.bind(('127.0.0.1', 0))
+        port = sock.getsockname()[1]
+    out = subprocess.run(
+        [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node',
+         '2', '--master_port', str(port), str(script)],
+        capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = sorted(x for x in out.stdout.splitlines() if x.startswith('rank'))
+    assert [x.split(':')[0] for x in lines] == ['rank 0', 'rank 1']
+    for line in lines:
+        assert 'training diverged at iteration 2: non-finite values on ' \
+            'another rank' in line or 'non-finite loss=nan' in line, line
+    assert 'iteration 2: non-finite loss=nan' in lines[1]
+    assert 'another rank' in lines[0]

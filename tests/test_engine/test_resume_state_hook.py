@@ -6,7 +6,8 @@ import pytest
 import torch
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
-from pretrain_helpers import DPAL_DEMO, SAIP_DEMO, tiny_cfg
+from pretrain_helpers import (DPAL_DEMO, SAIP_DEMO, tiny_cfg,
+                              with_small_teacher)
 
 
 class _Stopped(Exception):
@@ -44,10 +45,8 @@ def _cfg(method, synthetic_root, work_dir):
     config, workers = RUNS[method]
     cfg = tiny_cfg(config, synthetic_root, work_dir)
     cfg.train_dataloader.dataset.indices = 4  # 2 iterations per epoch
-    if method == 'dpal':  # a ViT-Ti teacher: 40 MB checkpoints, not 440
-        cfg.model.teacher.arch = 'deit-tiny'
-        cfg.model.neck.update(out_channels=192, num_heads=3,
-                              gate_num_heads=3)
+    if method == 'dpal':  # 40 MB checkpoints, not 440
+        with_small_teacher(cfg)
     if workers:
         cfg.train_dataloader.update(
             num_workers=workers, persistent_workers=True)

@@ -10,13 +10,17 @@ from ...utils.errors import TrainingDivergedError
 from .unwrap_model import unwrap_model
 
 
+def _all_finite(tensors) -> torch.Tensor:
+    """A 0-d bool tensor: whether every tensor is finite (one device-side
+    reduction, no sync)."""
+    if not tensors:
+        return torch.ones((), dtype=torch.bool)
+    return torch.isfinite(torch.stack(torch._foreach_norm(tensors))).all()
+
+
 def _finite_grads(params) -> bool:
-    """Whether every gradient is finite (one device-side reduction)."""
-    grads = [p.grad for p in params if p.grad is not None]
-    if not grads:
-        return True
-    norms = torch._foreach_norm(grads)
-    return bool(torch.isfinite(torch.stack(norms)).all())
+    """Whether every gradient is finite."""
+    return bool(_all_finite([p.grad for p in params if p.grad is not None]))
 
 
 @HOOKS.register_module()
@@ -26,9 +30,13 @@ class DivergenceGuardHook(Hook):
     - After every training iteration the logged loss terms are checked; a
       non-finite one stops the run with one :class:`TrainingDivergedError`
       line naming the iteration and the non-finite terms.
-    - Before every checkpoint save the model's floating-point weights are
-      checked; a non-finite one stops the run instead of writing the file,
-      so the last finite checkpoint is never rotated away.
+    - After every training iteration the trainable weights are checked
+      too (a step can overflow them from a finite loss), before the
+      checkpoint hook runs, so non-finite weights are never saved and the
+      last finite checkpoint is never rotated away. Every rank decides on
+      the worst of all ranks' values and all stop together. As a backstop
+      the main process refuses to write a checkpoint whose weights are not
+      finite.
     - With ``max_skips > 0``, an optimizer step whose gradients are not
       finite is skipped instead (the parameters and optimizer state stay as
       they were), as large-scale trainers do; the run stops on skip
@@ -36,8 +44,9 @@ class DivergenceGuardHook(Hook):
       gradients overflow by itself; those are normal with a dynamic loss
       scale and are not counted (a non-finite loss still is).
 
-    The checks read one boolean per iteration; mmengine's logging already
-    synchronises every iteration.
+    The checks read two booleans per iteration (one all-reduce of two
+    values across ranks); mmengine's logging already synchronises every
+    iteration.
 
     Args:
         max_skips (int): Non-finite steps to skip before stopping.
@@ -54,9 +63,15 @@ class DivergenceGuardHook(Hook):
         self.enabled = bool(enabled)
         self.skipped = 0
         self._step_skipped = False
+        self._weights = []
 
     def before_train(self, runner) -> None:
-        if self.max_skips == 0 or not self.enabled:
+        if not self.enabled:
+            return
+        self._weights = [(name, p.detach()) for name, p in
+                         unwrap_model(runner).named_parameters()
+                         if p.requires_grad and p.is_floating_point()]
+        if self.max_skips == 0:
             return
         optimizer = runner.optim_wrapper.optimizer
         step = optimizer.step
@@ -80,21 +95,33 @@ class DivergenceGuardHook(Hook):
         terms = {k: v for k, v in (outputs or {}).items()
                  if isinstance(v, torch.Tensor) and v.is_floating_point()}
         step_skipped, self._step_skipped = self._step_skipped, False
-        if not terms and not step_skipped:
-            return
         values = torch.stack([v.detach().float().reshape(()) for v in
                               terms.values()]) if terms else torch.ones(1)
+        weights = [w for _, w in self._weights]
         # every rank decides the same: the worst of all ranks' values
-        flag = torch.isfinite(values).all().float().reshape(1)
+        flags = torch.stack([
+            torch.isfinite(values).all(), _all_finite(weights).to(
+                values.device)
+        ]).float()
         if dist.is_available() and dist.is_initialized():
-            dist.all_reduce(flag, op=dist.ReduceOp.MIN)
-        if bool(flag) and not step_skipped:
+            dist.all_reduce(flags, op=dist.ReduceOp.MIN)
+        losses_ok, weights_ok = (bool(f) for f in flags.tolist())
+        if losses_ok and weights_ok and not step_skipped:
             return
+        where = f'iteration {runner.iter + 1}'
+        if not weights_ok and losses_ok:
+            bad = next((n for n, w in self._weights
+                        if not bool(_all_finite([w]))),
+                       'on another rank')
+            raise TrainingDivergedError(
+                f'training diverged at {where}: the step made weight {bad} '
+                f'of {type(unwrap_model(runner)).__name__} non-finite; not '
+                f'saved, the last checkpoint in {runner.work_dir} is kept '
+                '(lower the lr, check the data)')
         bad = ', '.join(f'{k}={float(v):g}' for k, v in zip(terms, values)
                         if not torch.isfinite(v)) or 'values on another rank'
-        what = f'non-finite {bad}' if not bool(flag) else \
+        what = f'non-finite {bad}' if not losses_ok else \
             'non-finite gradients'
-        where = f'iteration {runner.iter + 1}'
         if self.skipped < self.max_skips:
             self.skipped += 1
             runner.logger.warning(
