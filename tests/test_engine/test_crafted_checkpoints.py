@@ -176,3 +176,39 @@ def test_config_text_in_the_message_hub_is_checked(tmp_path):
     assert not marker.exists()
     ckpt['message_hub']['runtime_info']['cfg'] = "model = dict(type='X')"
     check_checkpoint_meta(ckpt, 'x.pth')  # plain values pass
+
+
+class _Payload:
+    """Would create ``flag`` if unpickled by a full (unsafe) load."""
+
+    def __init__(self, flag):
+        self.flag = flag
+
+    def __reduce__(self):
+        return (open, (self.flag, 'w'))
+
+
+@pytest.mark.parametrize('kind', ['pickled code', 'truncated'])
+def test_runner_names_an_unreadable_checkpoint(trained, synthetic_root,
+                                               tmp_path, kind, capsys):
+    """``tools/test.py`` / ``--resume`` on a file weights-only loading
+    refuses: one line (not torch's advice to load it unsafely)."""
+    marker = tmp_path / 'ran'
+    path = tmp_path / 'bad.pth'
+    if kind == 'pickled code':
+        torch.save(dict(trained[1], x=_Payload(str(marker))), path)
+        reason = 'it pickles io.open, which is not allowed; nothing in it ' \
+            'was run'
+    else:
+        path.write_bytes((trained[0] / 'iter_1.pth').read_bytes()[:4096])
+        reason = 'truncated, or not a torch checkpoint ('
+    code, err = run_tool('tools/test.py', [
+        osp.join(ROOT, 'configs', REID), path, '--work-dir', tmp_path / 'w',
+        '--cfg-options',
+        f'test_dataloader.dataset.data_root={synthetic_root}/Market-1501/'
+    ], capsys)
+    assert code == 1
+    assert len(err) == 1, err[-5:]
+    assert err[0].startswith(f'error: checkpoint {path} cannot be read '
+                             f'weights-only: {reason}')
+    assert not marker.exists()

@@ -16,9 +16,12 @@ mmengine never parses it.
 import functools
 import os
 import os.path as osp
+import pickle
 from typing import Mapping
 
+from ..models.utils.teacher_checkpoints import weights_only_refusal
 from ..utils.config_text import parse_config_text
+from ..utils.errors import InputDataError
 
 CONFIG_META_KEYS = ('cfg', 'config')
 
@@ -57,7 +60,18 @@ def _guarded(load_checkpoint):
 
     @functools.wraps(load_checkpoint)
     def guarded(self, filename, *args, **kwargs):
-        checkpoint = load_checkpoint(self, filename, *args, **kwargs)
+        try:
+            checkpoint = load_checkpoint(self, filename, *args, **kwargs)
+        except (pickle.UnpicklingError, EOFError, OSError,
+                RuntimeError) as err:
+            # a pickle that needs other globals, or a broken file: one line
+            # instead of torch's advice to load it unsafely
+            if isinstance(err, RuntimeError) and \
+                    'PytorchStreamReader' not in str(err):
+                raise
+            raise InputDataError(
+                f'checkpoint {filename} cannot be read weights-only: '
+                f'{weights_only_refusal(err)}') from None
         check_checkpoint_meta(checkpoint, _file_name(filename))
         return checkpoint
 

@@ -180,11 +180,27 @@ def load_checkpoint_weights_only(path: Union[str, os.PathLike],
         return torch.load(path, map_location='cpu', weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError,
             ValueError, AttributeError, TypeError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() \
-            else type(err).__name__
         raise InputDataError(
             f'{what} {path} cannot be read weights-only: '
-            f'{first}') from None
+            f'{weights_only_refusal(err)}') from None
+
+
+def weights_only_refusal(err: BaseException) -> str:
+    """The reason in torch's weights-only error, without its advice to
+    load the file unsafely."""
+    text = str(err)
+    found = re.search(r'Unsupported global: GLOBAL (\S+)', text)
+    if found:
+        return (f'it pickles {found.group(1)}, which is not allowed; '
+                'nothing in it was run')
+    found = re.search(r'WeightsUnpickler error: ([^\n]+)', text)
+    if found:
+        return found.group(1).strip()
+    lines = text.strip().splitlines()
+    first = lines[0] if lines else type(err).__name__
+    if isinstance(err, pickle.UnpicklingError):
+        return first
+    return f'truncated, or not a torch checkpoint ({first.split(". ")[0]})'
 
 
 # ------------------------------------------------------------------- PATH
