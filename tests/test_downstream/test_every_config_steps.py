@@ -141,3 +141,20 @@ def test_full_config_takes_a_training_step(config, synthetic_root,
         '--cfg-options', *_test_tool_options(config, data_root)], capsys)
     assert code == 0, err[-20:]
     assert osp.getsize(tmp_path / 'metrics.json') > 2
+
+
+def test_every_downstream_config_fixes_its_seed(synthetic_root, tmp_path):
+    """A seed in every config, and two identical runs train alike."""
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+    for config in [*STEPPED_HERE, *STEPPED_ELSEWHERE]:
+        cfg = Config.fromfile(osp.join(CONFIG_DIR, config))
+        assert cfg.get('randomness', {}).get('seed') is not None, config
+    config = 'pose/td-hm_dpal-vit-tiny_8xb64-210e_coco-256x192.py'
+    losses = []
+    for run in ('first', 'second'):
+        runner = Runner.from_cfg(one_step_cfg(
+            config, synthetic_root / 'coco', tmp_path / run))
+        runner.train()
+        losses.append(runner.message_hub.get_scalar('train/loss').current())
+    assert losses[0] == losses[1]

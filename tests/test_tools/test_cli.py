@@ -134,3 +134,32 @@ def test_resume_with_nothing_to_resume_is_an_error(synthetic_root, tmp_path,
                          capsys)
     assert code == 0, err[-20:]
     assert (tmp_path / 'w' / 'iter_1.pth').exists()
+
+
+def _merged(config, *argv):
+    """``config`` after the tools' argument handling of ``argv``."""
+    import argparse
+
+    from projects.saip_dpal.utils import add_common_args, merge_common_args
+    from projects.saip_dpal.utils.runner_cli import load_config
+    parser = argparse.ArgumentParser()
+    parser.add_argument('config')
+    add_common_args(parser)
+    args = parser.parse_args([config, *argv])
+    return merge_common_args(load_config(parser, args.config), args)
+
+
+def test_num_workers_zero_from_the_command_line_turns_persistence_off():
+    cfg = _merged(osp.join(ROOT, DPAL_DEMO))
+    assert cfg.train_dataloader.num_workers > 0
+    assert cfg.train_dataloader.persistent_workers
+    cfg = _merged(osp.join(ROOT, DPAL_DEMO), '--cfg-options',
+                  'train_dataloader.num_workers=0')
+    assert cfg.train_dataloader.num_workers == 0
+    assert cfg.train_dataloader.persistent_workers is False
+    # torch's DataLoader accepts it (it refuses persistence without workers)
+    torch.utils.data.DataLoader(
+        [0], num_workers=0,
+        persistent_workers=cfg.train_dataloader.persistent_workers)
+    # pinned memory only with an accelerator (torch warns without one)
+    assert cfg.train_dataloader.pin_memory is torch.cuda.is_available()

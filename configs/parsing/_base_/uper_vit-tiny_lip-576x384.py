@@ -40,6 +40,8 @@ visualizer = dict(
     type='SegLocalVisualizer', vis_backends=vis_backends, name='visualizer')
 log_processor = dict(by_epoch=True)
 log_level = 'INFO'
+# a fixed seed (each rank its own stream): two identical runs train alike
+randomness = dict(seed=0, diff_rank_seed=True)
 load_from = None
 resume = False
 

@@ -49,6 +49,8 @@ visualizer = dict(
 log_processor = dict(
     type='LogProcessor', window_size=50, by_epoch=True, num_digits=6)
 log_level = 'INFO'
+# a fixed seed (each rank its own stream): two identical runs train alike
+randomness = dict(seed=0, diff_rank_seed=True)
 load_from = None
 resume = False
 backend_args = dict(backend='local')

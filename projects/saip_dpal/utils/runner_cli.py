@@ -3,6 +3,7 @@ import argparse
 import os
 import os.path as osp
 
+import torch
 from mmengine.config import Config, DictAction
 
 
@@ -49,18 +50,21 @@ def merge_common_args(cfg: Config, args: argparse.Namespace) -> Config:
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    # after the overrides, so that e.g. num_workers=0 turns persistence off
     for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         loader = cfg.get(field)
         if loader is None:
             continue
         loader.setdefault('collate_fn', dict(type='default_collate'))
+        # pinned memory only helps a copy to an accelerator; without one
+        # torch warns once per loader
         loader.setdefault('pin_memory', True)
+        if args.no_pin_memory or not torch.cuda.is_available():
+            loader['pin_memory'] = False
         loader.setdefault('persistent_workers',
                           loader.get('num_workers', 0) > 0)
-        if args.no_pin_memory:
-            loader['pin_memory'] = False
         if args.no_persistent_workers or loader.get('num_workers', 0) == 0:
             loader['persistent_workers'] = False
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
     return cfg
