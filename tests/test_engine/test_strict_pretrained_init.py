@@ -139,3 +139,77 @@ def test_pickled_code_is_refused_not_run(files, tmp_path):
                        'weights-only'):
         _vit(checkpoint=str(path)).init_weights()
     assert not flag.exists()
+
+
+#: the architecture extract_backbone.py records for a DPAL ViT-S student
+#: (mmpretrain's deit-small: 6 heads)
+RECORDED_VIT_S = dict(type='VisionTransformer', arch='deit-small',
+                      img_size=(256, 128), patch_size=16)
+
+
+@pytest.fixture(scope='module')
+def vit_s_file(tmp_path_factory):
+    """A backbone file as extract_backbone.py writes it, at 256x128."""
+    import projects.saip_dpal  # noqa: F401
+    source = VisionTransformer(**{k: v for k, v in RECORDED_VIT_S.items()
+                                  if k != 'type'})
+    with torch.no_grad():
+        source.pos_embed.normal_()
+    path = tmp_path_factory.mktemp('vit_s') / 'backbone.pth'
+    torch.save(dict(state_dict=source.state_dict(),
+                    meta=dict(backbone=RECORDED_VIT_S)), path)
+    return path, source.state_dict()
+
+
+def _stock_vitpose_backbone(checkpoint, **overrides):
+    """The backbone of mmpose's own ViTPose-S config (256x192, no cls
+    token, padded patches), with our file as its init_cfg."""
+    import mmpose
+    from mmpretrain.registry import MODELS
+    path = osp.join(osp.dirname(mmpose.__file__), '.mim', 'configs',
+                    'body_2d_keypoint', 'topdown_heatmap', 'coco',
+                    'td-hm_ViTPose-small_8xb64-210e_coco-256x192.py')
+    backbone = Config.fromfile(path).model.backbone
+    backbone.init_cfg.checkpoint = str(checkpoint)
+    backbone.update(overrides)
+    return MODELS.build(dict(backbone, type='VisionTransformer'))
+
+
+def test_stock_vitpose_config_loads_our_256x128_file(vit_s_file):
+    """mmpretrain's own hook asserts on the 16x8 grid (129 positions);
+    the recorded grid resizes it to ViTPose's 16x12, with zero missing
+    keys once the head count is ours."""
+    from mmpretrain.models.utils import resize_pos_embed
+    path, state = vit_s_file
+    model = _stock_vitpose_backbone(path, arch=dict(
+        embed_dims=384, num_layers=12, num_heads=6,
+        feedforward_channels=1536))
+    model.init_weights()
+    want = resize_pos_embed(state['pos_embed'][:, 1:], (16, 8), (16, 12),
+                            'bicubic', 0)
+    torch.testing.assert_close(model.pos_embed, want, rtol=0, atol=0)
+    for key, value in model.state_dict().items():
+        if key != 'pos_embed':
+            assert torch.equal(value, state[key]), key
+
+
+def test_other_head_count_is_an_error_naming_both(vit_s_file):
+    """ViTPose-S has 12 heads, our ViT-S 6: same weight shapes."""
+    path, _ = vit_s_file
+    with pytest.raises(InputDataError) as err:
+        _stock_vitpose_backbone(path).init_weights()
+    assert str(err.value) == (
+        f'init_cfg checkpoint {path} is a VisionTransformer deit-small with '
+        '12 attentions: 6 heads x12; this VisionTransformer has 12 '
+        'attentions: 12 heads x12 (same weight shapes, another model: set '
+        'the backbone as meta["backbone"] says)')
+
+
+def test_unrecorded_non_square_grid_is_named(files, tmp_path):
+    state = dict(files[1])
+    state['pos_embed'] = torch.zeros(1, 1 + 16 * 8, 192)  # 256x128 grid
+    path = tmp_path / 'no_meta.pth'
+    torch.save(dict(state_dict=state), path)
+    with pytest.raises(InputDataError, match='pos_embed has 128 positions '
+                       'on a grid the file does not record'):
+        _vit(checkpoint=str(path)).init_weights()

@@ -7,6 +7,11 @@ the model at random init and the run goes on. Importing the plugin makes
 ``Pretrained`` (in every toolbox's config run with the plugin imported):
 
 - load ``FILE`` weights-only, after ``prefix`` selection as mmengine's;
+- refuse a file whose recorded architecture (``meta['backbone']``, written
+  by ``extract_backbone.py``) has other head counts or depth than the
+  module: heads are not in the weights, so such a file loads silently;
+- resize a ViT ``pos_embed`` from the recorded (non-square) grid to the
+  module's, e.g. 16x8 (256x128) to 16x12 (256x192);
 - stop with one :class:`InputDataError` line naming the file when a weight
   of the module is missing from it or has another shape (a ViT
   ``pos_embed`` on another square grid is resized as mmpretrain does);
@@ -19,13 +24,16 @@ the model at random init and the run goes on. Importing the plugin makes
 """
 import functools
 import logging
+import math
 import os
+from typing import List, Mapping, Tuple
 
 import torch.nn as nn
 from mmengine.logging import print_log
 from mmengine.model.weight_init import trunc_normal_, update_init_info
 
-from ..models.utils.teacher_checkpoints import (check_teacher_state_dict,
+from ..models.utils.teacher_checkpoints import (build_for_key_check,
+                                                check_teacher_state_dict,
                                                 load_checkpoint_weights_only,
                                                 unwrap_checkpoint)
 from ..utils.errors import InputDataError
@@ -43,9 +51,12 @@ def load_pretrained(module: nn.Module, checkpoint: str,
                     prefix: str = None) -> None:
     """Load every weight of ``module`` from ``checkpoint`` or raise."""
     where = f'init_cfg checkpoint {os.fspath(checkpoint)}'
-    state = unwrap_checkpoint(
-        load_checkpoint_weights_only(checkpoint, 'init_cfg checkpoint'),
-        ('state_dict', ))
+    obj = load_checkpoint_weights_only(checkpoint, 'init_cfg checkpoint')
+    meta = obj.get('meta') if isinstance(obj, Mapping) else None
+    recorded = meta.get('backbone') if isinstance(meta, dict) else None
+    if isinstance(recorded, dict):
+        _check_recorded_heads(module, recorded, where)
+    state = unwrap_checkpoint(obj, ('state_dict', ))
     state = {k[len('module.'):] if k.startswith('module.') else k: v
              for k, v in state.items()}
     if prefix:
@@ -53,6 +64,7 @@ def load_pretrained(module: nn.Module, checkpoint: str,
                  if k.startswith(prefix)}
         if not state:
             raise InputDataError(f'{where}: no key starts with {prefix!r}')
+    _resize_position_grid(module, state, recorded, where)
     found = check_teacher_state_dict(module, state)
     name, total = type(module).__name__, len(module.state_dict())
     missing = found['missing']
@@ -79,6 +91,86 @@ def load_pretrained(module: nn.Module, checkpoint: str,
     module.load_state_dict(state, strict=False)
     print_log(f'loaded all {total} weights of {name} '
               f'from {os.fspath(checkpoint)}', logger='current')
+
+
+def _heads(module: nn.Module) -> List[int]:
+    """The head count of every attention in ``module``, in order."""
+    return [m.num_heads for m in module.modules() if m is not module
+            and isinstance(getattr(m, 'num_heads', None), int)]
+
+
+def _runs(heads: List[int]) -> str:
+    """``[6] * 11 + [12]`` -> ``'12 attentions: 6 x11, 12 x1'``."""
+    runs = []
+    for h in heads:
+        if runs and runs[-1][0] == h:
+            runs[-1][1] += 1
+        else:
+            runs.append([h, 1])
+    return f'{len(heads)} attentions: ' + ', '.join(
+        f'{h} heads x{n}' for h, n in runs)
+
+
+def _check_recorded_heads(module: nn.Module, recorded: dict,
+                          where: str) -> None:
+    """The head counts (and depth) are not in the weights: compare the
+    architecture the file records (``meta['backbone']``) with ``module``."""
+    theirs = _heads(build_for_key_check(dict(recorded, init_cfg=None)))
+    ours = _heads(module)
+    if theirs and ours and theirs != ours:
+        raise InputDataError(
+            f'{where} is a {recorded.get("type")} '
+            f'{recorded.get("arch", "")} with {_runs(theirs)}; this '
+            f'{type(module).__name__} has {_runs(ours)} (same weight shapes, '
+            'another model: set the backbone as meta["backbone"] says)')
+
+
+def _grid(img_size, patch_size) -> Tuple[int, int]:
+    size = (img_size, img_size) if isinstance(img_size, int) else img_size
+    return size[0] // patch_size, size[1] // patch_size
+
+
+def _resize_position_grid(module: nn.Module, state: dict, recorded,
+                          where: str) -> None:
+    """Resize a ViT ``pos_embed`` from the file's grid to ``module``'s.
+
+    mmpretrain's load hook can only resize from a square grid; our
+    backbones are pretrained at 256x128 (16x8), and mmpose's configs run
+    them at 256x192 (16x12). The file's grid comes from the architecture it
+    records; a square one is left to the hook.
+    """
+    target = getattr(module, 'pos_embed', None)
+    source = state.get('pos_embed')
+    if not isinstance(target, nn.Parameter) or source is None \
+            or source.ndim != 3 or not hasattr(module, 'patch_embed') \
+            or source.shape[1] == target.shape[1] \
+            or source.shape[2] != target.shape[2]:
+        return  # nothing to resize (another width is a mismatch)
+    extra = getattr(module, 'num_extra_tokens', 1)
+    if not (isinstance(recorded, dict) and 'img_size' in recorded):
+        tokens = source.shape[1] - extra
+        if math.isqrt(tokens)**2 == tokens:
+            return  # mmpretrain's hook resizes square grids
+        raise InputDataError(
+            f'{where}: its pos_embed has {tokens} positions on a grid the '
+            'file does not record (no meta["backbone"]); extract it with '
+            'tools/model_converters/extract_backbone.py')
+    src_grid = _grid(recorded['img_size'], recorded.get('patch_size', 16))
+    src_extra = source.shape[1] - src_grid[0] * src_grid[1]
+    if src_extra < extra or src_extra > 1:
+        raise InputDataError(
+            f'{where}: its pos_embed has {source.shape[1]} positions, not '
+            f'the {src_grid[0]}x{src_grid[1]} grid (+ {extra} cls) this '
+            f'{type(module).__name__} needs from its meta["backbone"]')
+    source = source[:, src_extra - extra:]  # no cls position if not used
+    from mmpretrain.models.utils import resize_pos_embed
+    state['pos_embed'] = resize_pos_embed(
+        source, src_grid, module.patch_embed.init_out_size,
+        getattr(module, 'interpolate_mode', 'bicubic'), extra)
+    print_log(f'{where}: pos_embed resized from the {src_grid[0]}x'
+              f'{src_grid[1]} grid to '
+              f'{"x".join(map(str, module.patch_embed.init_out_size))}',
+              logger='current')
 
 
 def _strict(call):
