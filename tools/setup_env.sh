@@ -33,7 +33,23 @@ reqs() {
       if (t == tag) print spec }'
 }
 
+# This clone, installed editable, so that `projects.saip_dpal` imports from any directory (the
+# toolboxes' own tools/train.py, mim). Clones share the venv: it serves the clone that last ran
+# this script, which re-points it in a few seconds when another clone did.
+install_clone() {
+  local at
+  at="$(cd / && "$venv/bin/python" -c 'import importlib.util as u, os
+print(os.path.dirname(os.path.dirname(os.path.dirname(u.find_spec("projects.saip_dpal").origin))))' \
+    2>/dev/null || true)"
+  if [[ "$at" != "$root" ]]; then
+    log "installing $root (editable)"
+    quiet "$venv/bin/python" -m pip install --disable-pip-version-check -q --no-deps \
+      --no-build-isolation -e "$root"
+  fi
+}
+
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+  install_clone
   (( print )) && echo "$venv"
   exit 0
 fi
@@ -87,6 +103,7 @@ pipi $(reqs '')
 pipi --no-deps $(reqs nodeps)
 "$vpy" -c 'import mmcv.ops, mmpretrain.models, mmseg.models, mmdet.models, mmpose.models' \
   || { log "the OpenMMLab stack does not import together"; exit 1; }
+install_clone
 echo "$want" > "$stamp"
 log "environment ready: $venv"
 (( print )) && echo "$venv"
