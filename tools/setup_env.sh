@@ -23,6 +23,7 @@ print=0; [[ "${1:-}" == "--print" ]] && print=1
 if [[ "${1:-}" == "--path" ]]; then echo "$venv"; exit 0; fi
 
 log() { echo "[setup_env] $*" >&2; }
+quiet() { "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
 
 # Lines of requirements.txt with a given tag ('' = untagged).
 reqs() {
@@ -60,7 +61,6 @@ if [[ ! -x "$venv/bin/python" ]]; then
   "$py" -m venv "$venv"
 fi
 vpy="$venv/bin/python"
-quiet() { "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
 pipi() { quiet "$vpy" -m pip install --disable-pip-version-check -q "$@"; }
 
 log "installing torch: $(reqs torch | tr '\n' ' ')"
