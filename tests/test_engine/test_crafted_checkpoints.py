@@ -212,3 +212,10 @@ def test_runner_names_an_unreadable_checkpoint(trained, synthetic_root,
     assert err[-1].startswith(f'error: checkpoint {path} cannot be read '
                               f'weights-only: {reason}'), err[-5:]
     assert not marker.exists()
+
+
+def test_missing_checkpoint_is_named(tmp_path):
+    from toy_runner import toy_runner
+    runner = toy_runner(tmp_path, [1])
+    with pytest.raises(InputDataError, match='^checkpoint not found: '):
+        runner.load_checkpoint(str(tmp_path / 'nope.pth'))

@@ -69,6 +69,9 @@ def _guarded(load_checkpoint):
             if isinstance(err, RuntimeError) and \
                     'PytorchStreamReader' not in str(err):
                 raise
+            if isinstance(err, FileNotFoundError):
+                raise InputDataError(
+                    f'checkpoint not found: {filename}') from None
             raise InputDataError(
                 f'checkpoint {filename} cannot be read weights-only: '
                 f'{weights_only_refusal(err)}') from None
