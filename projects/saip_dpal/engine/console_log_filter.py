@@ -1,0 +1,85 @@
+"""Terminals show a run's progress, not its config.
+
+A Runner starts by logging its environment (35 lines), its whole config
+(about 400 lines for our configs), the order of its hooks (100 lines), one
+line per parameter with its own lr or decay (100 more) and deprecation
+notices of mmengine's own file client. Importing the plugin wraps
+``Runner.build_logger``: on the console each of those blocks becomes one
+line (or none). The log file keeps everything, and the work dir has the
+config as a file.
+"""
+import functools
+import logging
+import re
+
+#: console records dropped: per-parameter optimizer settings and
+#: mmengine's own deprecation notices (its checkpoint hook triggers them)
+DROPPED = ('paramwise_options -- ', '"FileClient" will be deprecated',
+           '"HardDiskBackend" is the alias of "LocalBackend"')
+
+
+def _environment(message: str) -> str:
+    found = dict(re.findall(r'^\s+(Python|PyTorch|CUDA available): (\S+)',
+                            message, re.M))
+    return ('Environment: ' + ', '.join(f'{k} {v}' for k, v in found.items())
+            + ' (the rest in the log file)')
+
+
+def _hooks(message: str) -> str:
+    names = sorted(set(re.findall(r'^\([A-Z_ ]+\) (\w+)', message, re.M)))
+    return f'Hooks: {", ".join(names)} (their order in the log file)'
+
+
+def _config(message: str) -> str:
+    return (f'Config: {message.count(chr(10))} lines, in the log file and '
+            'the work dir')
+
+
+#: console records shown as one line: (how the message starts, summary)
+SUMMARISED = (('\n' + '-' * 60 + '\nSystem environment:', _environment),
+              ('Hooks will be executed in the following order:', _hooks),
+              ('Config:\n', _config))
+
+
+class ConsoleLogFilter(logging.Filter):
+    """On one console handler: the long start-up blocks as a line each."""
+
+    def __init__(self, handler: logging.Handler) -> None:
+        super().__init__()
+        self.handler = handler
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message.startswith(DROPPED):
+            return False
+        summary = next((fn(message) for start, fn in SUMMARISED
+                        if message.startswith(start)), None)
+        if summary is None:
+            return True
+        # the record itself goes on unchanged to the file handler
+        self.handler.handle(logging.makeLogRecord(
+            dict(record.__dict__, args=(), msg=summary)))
+        return False
+
+
+def _filtered(build_logger):
+
+    @functools.wraps(build_logger)
+    def filtered(self, *args, **kwargs):
+        logger = build_logger(self, *args, **kwargs)
+        for handler in logger.handlers:
+            if type(handler) is logging.StreamHandler and not any(
+                    isinstance(f, ConsoleLogFilter)
+                    for f in handler.filters):
+                handler.addFilter(ConsoleLogFilter(handler))
+        return logger
+
+    filtered.filters_console = True
+    return filtered
+
+
+def filter_console_log() -> None:
+    """Wrap ``Runner.build_logger`` (idempotent)."""
+    from mmengine.runner import Runner
+    if not getattr(Runner.build_logger, 'filters_console', False):
+        Runner.build_logger = _filtered(Runner.build_logger)
