@@ -154,3 +154,38 @@ def test_recorded_architecture_is_a_plain_backbone(backbone, expected):
     from projects.saip_dpal.utils import InputDataError
     with pytest.raises(InputDataError, match='not valid config text'):
         plain_backbone_cfg(dict(meta=dict(cfg='x = (')))
+
+
+def test_img_size_writes_the_position_grid_of_the_target(
+        synthetic_root, tmp_path, capsys):
+    """--img-size 256 192: a bare ``load_state_dict`` into a plain
+    mmpretrain ViT at 256x192 (whose own hook only resizes square grids)
+    takes the file strictly, with the 16x8 grid resized to 16x12."""
+    from mmpretrain.models.utils import resize_pos_embed
+    cfg, model = _perturbed(DPAL_DEMO, synthetic_root)
+    raw = tmp_path / 'epoch_1.pth'
+    torch.save(dict(state_dict=model.state_dict(),
+                    meta=dict(epoch=1, cfg=cfg.pretty_text)), raw)
+    out = tmp_path / 'backbone_256x192.pth'
+    _tool('extract_backbone')([str(raw), str(out), '--img-size', '256',
+                               '192'])
+    assert 'position embedding for 256x192 inputs' in capsys.readouterr().out
+    ckpt = torch.load(out)
+    assert ckpt['meta']['backbone']['img_size'] == (256, 192)
+    args = cfg.model.backbone.copy()
+    args.pop('type')
+    args.pop('inter_index', None)
+    args['img_size'] = (256, 192)
+    plain = VisionTransformer(**args)
+    plain.load_state_dict(ckpt['state_dict'], strict=True)
+    source = model.backbone.state_dict()['pos_embed']
+    want = resize_pos_embed(source, (16, 8), (16, 12), 'bicubic', 1)
+    assert torch.equal(plain.pos_embed.detach(), want)
+    with pytest.raises(SystemExit):  # no recorded architecture: one line
+        bare = tmp_path / 'bare.pth'
+        torch.save(dict(state_dict=model.state_dict()), bare)
+        _tool('extract_backbone')([str(bare), str(out), '--img-size', '256',
+                                   '192'])
+    assert capsys.readouterr().err.strip() == (
+        f'error: {bare}: --img-size needs a ViT whose architecture the '
+        'checkpoint records (its training config)')

@@ -1,6 +1,7 @@
 """Extract the backbone of a DPAL / SAIP pretraining checkpoint.
 
     python tools/model_converters/extract_backbone.py CKPT OUT [--ema]
+        [--img-size H W]
 
 Writes ``{'state_dict': <mmpretrain backbone keys>, 'meta': {...}}`` that
 plain mmpretrain / mmpose / mmseg backbone configs load with
@@ -30,6 +31,10 @@ def parse_args(argv=None):
     parser.add_argument('--ema', action='store_true',
                         help='take the EMA copy (DPAL ema_backbone, SAIP '
                         'teacher) instead of the student')
+    parser.add_argument('--img-size', type=int, nargs=2, metavar=('H', 'W'),
+                        help='resize the ViT position embedding to this '
+                        'input size (e.g. 256 192 for mmpose configs), for '
+                        'loaders that cannot resize a non-square grid')
     parser.add_argument('--keep-pretrain-only', action='store_true',
                         help="keep pretraining-only layers (SAIP's "
                         'inter_norm); plain backbones do not have them')
@@ -43,7 +48,8 @@ def main(argv=None):
     from projects.saip_dpal.utils import InputDataError, one_line
     try:
         report = export_backbone(args.src, args.dst, ema=args.ema,
-                                 keep_pretrain_only=args.keep_pretrain_only)
+                                 keep_pretrain_only=args.keep_pretrain_only,
+                                 img_size=args.img_size)
     except InputDataError as err:
         parser.exit(1, f'error: {one_line(err)}\n')
     print(f'{args.src}: kept {report["kept"]} tensors from '
@@ -58,6 +64,9 @@ def main(argv=None):
     print('architecture: ' + (f'{arch["type"]} {arch.get("arch")}' if arch
                               else 'not recorded (no training config in '
                               'the checkpoint)'))
+    if args.img_size:
+        print(f'position embedding for {args.img_size[0]}x'
+              f'{args.img_size[1]} inputs')
     print(f'wrote {args.dst}')
 
 

@@ -26,12 +26,13 @@ import functools
 import logging
 import math
 import os
-from typing import List, Mapping, Tuple
+from typing import List, Mapping
 
 import torch.nn as nn
 from mmengine.logging import print_log
 from mmengine.model.weight_init import trunc_normal_, update_init_info
 
+from ..models.utils.backbone_extraction import patch_grid
 from ..models.utils.teacher_checkpoints import (build_for_key_check,
                                                 check_teacher_state_dict,
                                                 load_checkpoint_weights_only,
@@ -134,11 +135,6 @@ def _check_recorded_heads(module: nn.Module, recorded: dict,
             'another model: set the backbone as meta["backbone"] says)')
 
 
-def _grid(img_size, patch_size) -> Tuple[int, int]:
-    size = (img_size, img_size) if isinstance(img_size, int) else img_size
-    return size[0] // patch_size, size[1] // patch_size
-
-
 def _resize_position_grid(module: nn.Module, state: dict, recorded,
                           where: str) -> None:
     """Resize a ViT ``pos_embed`` from the file's grid to ``module``'s.
@@ -164,7 +160,8 @@ def _resize_position_grid(module: nn.Module, state: dict, recorded,
             f'{where}: its pos_embed has {tokens} positions on a grid the '
             'file does not record (no meta["backbone"]); extract it with '
             'tools/model_converters/extract_backbone.py')
-    src_grid = _grid(recorded['img_size'], recorded.get('patch_size', 16))
+    src_grid = patch_grid(recorded['img_size'],
+                          recorded.get('patch_size', 16))
     src_extra = source.shape[1] - src_grid[0] * src_grid[1]
     if src_extra < extra or src_extra > 1:
         raise InputDataError(

@@ -114,14 +114,43 @@ def plain_backbone_cfg(checkpoint: Mapping,
     return backbone
 
 
+def patch_grid(img_size, patch_size: int = 16) -> Tuple[int, int]:
+    """The ``(rows, cols)`` of patches of a ViT at ``img_size`` (h, w)."""
+    size = (img_size, img_size) if isinstance(img_size, int) else img_size
+    return size[0] // patch_size, size[1] // patch_size
+
+
+def resize_recorded_grid(state: Dict, backbone: Optional[dict],
+                         img_size: Tuple[int, int], name: str) -> dict:
+    """Resize ``state['pos_embed']`` in place from the grid of the recorded
+    architecture ``backbone`` to the one of ``img_size``; returns the
+    architecture at ``img_size``."""
+    from mmpretrain.models.utils import resize_pos_embed
+    if not backbone or 'img_size' not in backbone or 'pos_embed' not in \
+            state:
+        raise InputDataError(
+            f'{name}: --img-size needs a ViT whose architecture the '
+            'checkpoint records (its training config)')
+    patch = backbone.get('patch_size', 16)
+    src, dst = patch_grid(backbone['img_size'], patch), patch_grid(
+        img_size, patch)
+    extra = state['pos_embed'].shape[1] - src[0] * src[1]
+    state['pos_embed'] = resize_pos_embed(
+        state['pos_embed'], src, dst,
+        backbone.get('interpolate_mode', 'bicubic'), extra)
+    return dict(backbone, img_size=tuple(img_size))
+
+
 def export_backbone(src: str,
                     dst: str,
                     ema: bool = False,
-                    keep_pretrain_only: bool = False) -> Dict:
+                    keep_pretrain_only: bool = False,
+                    img_size: Optional[Tuple[int, int]] = None) -> Dict:
     """Write the backbone of the pretraining checkpoint ``src`` to ``dst``
     as ``{'state_dict': <mmpretrain keys>, 'meta': {..., 'backbone': cfg}}``
-    (``cfg`` from :func:`plain_backbone_cfg`). Returns the extraction report
-    plus ``meta``.
+    (``cfg`` from :func:`plain_backbone_cfg`); with ``img_size`` (h, w) a
+    ViT's position embedding is resized to that input, and so recorded.
+    Returns the extraction report plus ``meta``.
 
     Raises:
         InputDataError: ``src`` is missing, unreadable or has no backbone.
@@ -141,6 +170,9 @@ def export_backbone(src: str,
         ema=ema,
         backbone=plain_backbone_cfg(ckpt, osp.basename(src)),
         extractor='tools/model_converters/extract_backbone.py')
+    if img_size is not None:
+        meta['backbone'] = resize_recorded_grid(state, meta['backbone'],
+                                                img_size, src)
     os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
     torch.save(dict(state_dict=state, meta=meta), dst)
     return dict(report, meta=meta)
