@@ -2,7 +2,7 @@
 
 mmengine's ``Config.pretty_text`` re-formats the whole config with yapf each
 time it is read: about 1 s for ``dpal_pathb_vit-tiny.py`` on one core, 2.6 s
-for a merged run config, and a Runner reads it five times before the first
+for a merged run config, and a Runner reads it four times before the first
 iteration and once more per checkpoint. Importing the plugin memoises it on
 the unformatted text (so the result is identical, and any change to the
 config is a new entry).
