@@ -35,6 +35,7 @@ from mmengine.model.weight_init import trunc_normal_, update_init_info
 from ..models.utils.backbone_extraction import patch_grid
 from ..models.utils.teacher_checkpoints import (build_for_key_check,
                                                 check_teacher_state_dict,
+                                                few_keys,
                                                 load_checkpoint_weights_only,
                                                 unwrap_checkpoint)
 from ..utils.errors import InputDataError
@@ -42,10 +43,6 @@ from ..utils.errors import InputDataError
 #: absolute position embeddings that mmpretrain's ViT / Swin draw in their
 #: ``init_weights`` unless the init_cfg is ``Pretrained``
 POSITION_EMBEDDINGS = ('pos_embed', 'absolute_pos_embed')
-
-
-def _few(keys, n=3) -> str:
-    return ', '.join(keys[:n]) + (', ...' if len(keys) > n else '')
 
 
 def load_pretrained(module: nn.Module, checkpoint: str,
@@ -78,16 +75,16 @@ def load_pretrained(module: nn.Module, checkpoint: str,
     if missing:
         raise InputDataError(
             f'{where} lacks {len(missing)} of the {total} weights of this '
-            f'{name} ({_few(missing)})')
+            f'{name}{few_keys(missing)}')
     if found['mismatched']:
         raise InputDataError(
             f'{where} does not fit this {name}: '
-            f'{len(found["mismatched"])} weights have another shape '
-            f'({_few(found["mismatched"], 1)})')
+            f'{len(found["mismatched"])} weights have another shape'
+            f'{few_keys(found["mismatched"], 1)}')
     if found['unexpected']:
         print_log(
             f'{where}: {len(found["unexpected"])} keys not in this {name} '
-            f'are ignored ({_few(found["unexpected"])})',
+            f'are ignored{few_keys(found["unexpected"])}',
             logger='current', level=logging.WARNING)
     module.load_state_dict(state, strict=False)
     print_log(f'loaded all {total} weights of {name} '

@@ -20,6 +20,14 @@ def _all_finite(tensors) -> torch.Tensor:
         torch._foreach_norm(tensors, ord=float('inf')))).all()
 
 
+def _first_non_finite(named) -> Optional[str]:
+    """The name of the first non-finite tensor of ``(name, tensor)``
+    pairs, or None (one reduction when all are finite)."""
+    if bool(_all_finite([t for _, t in named])):
+        return None
+    return next(n for n, t in named if not bool(_all_finite([t])))
+
+
 def _finite_grads(params) -> bool:
     """Whether every gradient is finite."""
     return bool(_all_finite([p.grad for p in params if p.grad is not None]))
@@ -112,9 +120,7 @@ class DivergenceGuardHook(Hook):
             return
         where = f'iteration {runner.iter + 1}'
         if not weights_ok and losses_ok:
-            bad = next((n for n, w in self._weights
-                        if not bool(_all_finite([w]))),
-                       'on another rank')
+            bad = _first_non_finite(self._weights) or 'on another rank'
             raise TrainingDivergedError(
                 f'training diverged at {where}: the step made weight {bad} '
                 f'of {type(unwrap_model(runner)).__name__} non-finite; not '
@@ -139,14 +145,12 @@ class DivergenceGuardHook(Hook):
         if not self.enabled:
             return
         state = checkpoint.get('state_dict') or {}
-        tensors = [(k, v) for k, v in state.items()
-                   if isinstance(v, torch.Tensor) and v.is_floating_point()]
-        if not tensors:
+        first = _first_non_finite([
+            (k, v) for k, v in state.items()
+            if isinstance(v, torch.Tensor) and v.is_floating_point()
+        ])
+        if first is None:
             return
-        finite = torch.stack([torch.isfinite(v).all() for _, v in tensors])
-        if bool(finite.all()):
-            return
-        first = next(k for (k, _), ok in zip(tensors, finite) if not ok)
         model = unwrap_model(runner)
         done = (checkpoint.get('meta') or {}).get('iter', runner.iter)
         raise TrainingDivergedError(

@@ -93,8 +93,8 @@ class SafeCheckpointHook(CheckpointHook):
         # mmengine removes the old best before it saves the new one:
         # both calls are intercepted for the duration of its method
         self.file_backend.remove = superseded.append
-        runner.save_checkpoint = functools.partial(
-            _save_atomically, type(runner).save_checkpoint.__get__(runner))
+        runner.save_checkpoint = functools.partial(_save_atomically,
+                                                   runner.save_checkpoint)
         try:
             super()._save_best_checkpoint(runner, metrics)
         finally:

@@ -457,7 +457,8 @@ def _legit_resize(model: nn.Module, key: str, src: torch.Size,
     return grid > 0 and math.isqrt(grid)**2 == grid
 
 
-def _few(items: List[str], n: int = 3) -> str:
+def few_keys(items: List[str], n: int = 3) -> str:
+    """`` (a, b, c, ...)`` for the first ``n`` of ``items``; empty if none."""
     shown = ', '.join(items[:n])
     return f' ({shown}{", ..." if len(items) > n else ""})' if items else ''
 
@@ -539,9 +540,9 @@ def load_teacher_weights(model: nn.Module,
         raise InputDataError(
             f'teacher checkpoint {name} does not fit '
             f'{type(model).__name__}: {len(missing)} missing'
-            f'{_few(missing)}, {len(unexpected)} unexpected'
-            f'{_few(unexpected)}, {len(mismatched)} shape mismatch'
-            f'{_few(mismatched, 2)}')
+            f'{few_keys(missing)}, {len(unexpected)} unexpected'
+            f'{few_keys(unexpected)}, {len(mismatched)} shape mismatch'
+            f'{few_keys(mismatched, 2)}')
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as err:  # e.g. a resize the hook could not do
