@@ -12,12 +12,10 @@ from .unwrap_model import unwrap_model
 
 def _all_finite(tensors) -> torch.Tensor:
     """A 0-d bool tensor: whether every tensor is finite (one device-side
-    reduction, no sync). The max-abs norm is exact: an L2 norm overflows
-    for finite values past about 1e19 in float32."""
+    reduction, no sync)."""
     if not tensors:
         return torch.ones((), dtype=torch.bool)
-    return torch.isfinite(torch.stack(
-        torch._foreach_norm(tensors, ord=float('inf')))).all()
+    return torch.isfinite(torch.stack(torch._foreach_norm(tensors))).all()
 
 
 def _first_non_finite(named) -> Optional[str]:
