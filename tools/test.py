@@ -15,7 +15,8 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from projects.saip_dpal.utils import (InputDataError,  # noqa: E402
-                                      add_common_args, load_config,
+                                      add_common_args, close_distributed,
+                                      load_config,
                                       merge_common_args, one_line,
                                       prepare_cpu_distributed)
 
@@ -58,6 +59,8 @@ def main(argv=None):
         metrics = runner.test()
     except InputDataError as err:  # bad data or checkpoint: say which, once
         parser.exit(1, f'error: {one_line(err)}\n')
+    finally:
+        close_distributed()
     if args.out:
         mmengine.dump(metrics, args.out)
 

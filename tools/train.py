@@ -13,11 +13,10 @@ if ROOT not in sys.path:
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from projects.saip_dpal.utils import (InputDataError,  # noqa: E402
-                                      TrainingDivergedError, add_common_args,
-                                      check_work_dir_writable, load_config,
-                                      merge_common_args, one_line,
-                                      prepare_cpu_distributed)
+from projects.saip_dpal.utils import (  # noqa: E402
+    InputDataError, TrainingDivergedError, add_common_args,
+    check_work_dir_writable, close_distributed, load_config,
+    merge_common_args, one_line, prepare_cpu_distributed)
 
 
 def _resumable(work_dir: str) -> bool:
@@ -94,6 +93,8 @@ def main(argv=None):
     except (InputDataError, TrainingDivergedError) as err:
         # bad data or checkpoint, or a diverged run: say which, once
         parser.exit(1, f'error: {one_line(err)}\n')
+    finally:
+        close_distributed()
 
 
 if __name__ == '__main__':

@@ -136,6 +136,8 @@ def test_a_nan_on_one_rank_stops_both(tmp_path):
         except TrainingDivergedError as err:
             with open(f'{tmp_path}/rank{{dist.get_rank()}}.txt', 'w') as f:
                 f.write(str(err))
+        finally:
+            dist.destroy_process_group()
     '''))
     with socket.socket() as sock:  # a free port for the rendezvous
         sock.bind(('127.0.0.1', 0))

@@ -57,3 +57,14 @@ def prepare_cpu_distributed(cfg: Config, launcher: str) -> bool:
     wrapper['device_ids'] = None
     cfg.model_wrapper_cfg = wrapper
     return True
+
+
+def close_distributed() -> None:
+    """Destroy the default process group, if any, before the process exits.
+
+    A gloo group left to the interpreter's exit is torn down with its threads
+    still running, and one rank in a few then aborts with ``terminate called
+    without an active exception`` after the run has finished.
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.destroy_process_group()
