@@ -154,3 +154,12 @@ def test_a_nan_on_one_rank_stops_both(tmp_path):
                             'values on another rank;')
     assert rank1.startswith('training diverged at iteration 2: non-finite '
                             'loss=nan, loss_a=nan;')
+
+
+def test_large_finite_weights_are_finite():
+    """The check is exact: 1e20 squared overflows float32, 1e20 does not."""
+    from projects.saip_dpal.engine.hooks.divergence_guard_hook import \
+        _all_finite
+    assert bool(_all_finite([torch.full((4, ), 1e20), torch.ones(2)]))
+    assert not bool(_all_finite([torch.tensor([1.0, math.nan])]))
+    assert not bool(_all_finite([torch.tensor([-math.inf])]))
