@@ -84,6 +84,24 @@ def test_layer_decay_param_groups():
     assert wd_of['backbone.layers.3.attn.qkv.bias'] == 0.
     assert wd_of['backbone.layers.3.ln1.weight'] == 0.
     assert wd_of['backbone.pos_embed'] == 0.
+    assert wd_of['backbone.cls_token'] == 0.1  # as in mmpose's groups
+
+
+def test_layer_decay_groups_are_mmposes_without_its_print(capsys):
+    """The pose configs' constructor gives each parameter the lr and weight
+    decay of mmpose's LayerDecayOptimWrapperConstructor, which also prints
+    its settings as a raw dict; ours prints nothing."""
+    cfg = load_scoped(ARCH_CONFIGS['dpal-vit-tiny'], 'mmpose')
+    cfg.model.backbone.init_cfg = None
+    model = build_scoped(cfg, 'mmpose')
+    capsys.readouterr()
+    ours = lr_and_decay_by_name(cfg, 'mmpose', model)
+    assert capsys.readouterr().out == ''
+    cfg.optim_wrapper.constructor = 'LayerDecayOptimWrapperConstructor'
+    cfg.optim_wrapper.paramwise_cfg.pop('no_decay_names')
+    theirs = lr_and_decay_by_name(cfg, 'mmpose', model)
+    assert "'num_layers': 12" in capsys.readouterr().out
+    assert ours == theirs
 
 
 def test_synthetic_config_trains_and_evaluates(synthetic_root, tmp_path):

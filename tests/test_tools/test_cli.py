@@ -163,3 +163,30 @@ def test_num_workers_zero_from_the_command_line_turns_persistence_off():
         persistent_workers=cfg.train_dataloader.persistent_workers)
     # pinned memory only with an accelerator (torch warns without one)
     assert cfg.train_dataloader.pin_memory is torch.cuda.is_available()
+
+
+def test_moving_a_data_root_moves_the_paths_built_from_it(tmp_path):
+    """Configs join ``data_root + '...'`` when read; an override of the
+    root takes the evaluator's ann_file (and DPAL's canvas) with it."""
+    pose = osp.join(ROOT, 'configs/pose/'
+                    'td-hm_dpal-vit-tiny_8xb64-210e_coco-256x192.py')
+    new = f'{tmp_path}/coco/'
+    cfg = _merged(pose, '--cfg-options', f'data_root={new}')
+    for split in ('train', 'val', 'test'):
+        assert cfg[f'{split}_dataloader'].dataset.data_root == new
+    assert cfg.val_evaluator.ann_file == \
+        f'{new}annotations/person_keypoints_val2017.json'
+    # the dataset-relative ann_file stays relative
+    assert cfg.val_dataloader.dataset.ann_file == \
+        'annotations/person_keypoints_val2017.json'
+
+    cfg = _merged(pose, '--cfg-options',
+                  f'val_dataloader.dataset.data_root={new}')
+    assert cfg.val_evaluator.ann_file.startswith(new)
+    assert cfg.train_dataloader.dataset.data_root == 'data/coco/'
+
+    dpal = osp.join(ROOT, 'configs/dpal_pathb_vit-tiny.py')
+    cfg = _merged(dpal, '--cfg-options', f'data_root={new}')
+    assert cfg.train_dataloader.dataset.data_root == new
+    assert cfg.train_dataloader.dataset.pipeline[1].canvas_root == \
+        f'{new}canvas/'

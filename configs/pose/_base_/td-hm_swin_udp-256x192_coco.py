@@ -3,7 +3,7 @@
 # input, AdamW 5e-4 / wd 0.1, 210 epochs, flip test, GT boxes) with a
 # hierarchical backbone. Swin's last stage is at stride 32 (8x6 for 256x192),
 # so the HeatmapHead upsamples it with 3 deconv layers of 256 to the 64x48
-# heatmap. mmpose's layer-decay constructor only knows ViT blocks
+# heatmap. The ViT layer-decay constructor only knows ViT blocks
 # (``backbone.layers.N``), so Swins use the default constructor with no weight
 # decay on norms, biases and the position tables. Arch configs set
 # ``model.backbone.arch``, its drop path rate and the pretrained file.

@@ -55,16 +55,18 @@ load_from = None
 resume = False
 backend_args = dict(backend='local')
 
-# optimizer: mmpose's LayerDecayOptimWrapperConstructor (registered by
-# importing mmpose.engine) groups mmpretrain VisionTransformer parameters
-# by ``backbone.layers.N.``: patch/pos embedding and cls token at depth 0,
-# block N at N + 1, the final norm and the head at num_layers + 1, with
-# lr scale layer_decay_rate ** (num_layers + 1 - depth).
+# optimizer: layer-wise lr decay over mmpretrain VisionTransformer
+# parameters grouped by ``backbone.layers.N.``: patch/pos embedding and cls
+# token at depth 0, block N at N + 1, the final norm and the head at
+# num_layers + 1, with lr scale layer_decay_rate ** (num_layers + 1 - depth);
+# no weight decay on 1-D parameters and pos_embed. These are the groups of
+# mmpose's LayerDecayOptimWrapperConstructor, which prints its settings.
 optim_wrapper = dict(
     optimizer=dict(
         type='AdamW', lr=5e-4, betas=(0.9, 0.999), weight_decay=0.1),
-    paramwise_cfg=dict(num_layers=12, layer_decay_rate=0.75),
-    constructor='LayerDecayOptimWrapperConstructor',
+    paramwise_cfg=dict(
+        num_layers=12, layer_decay_rate=0.75, no_decay_names=('pos_embed', )),
+    constructor='ViTLayerDecayOptimWrapperConstructor',
     clip_grad=dict(max_norm=1., norm_type=2))
 
 # learning policy

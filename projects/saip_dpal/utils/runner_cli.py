@@ -41,6 +41,54 @@ def load_config(parser: argparse.ArgumentParser, path: str) -> Config:
     return Config.fromfile(path)
 
 
+_SPLITS = (('train_dataloader', None), ('val_dataloader', 'val_evaluator'),
+           ('test_dataloader', 'test_evaluator'))
+
+
+def _data_roots(cfg: Config) -> dict:
+    """The top-level ``data_root`` and each dataloader's dataset root."""
+    roots = {'data_root': cfg.get('data_root')}
+    for loader, _ in _SPLITS:
+        roots[loader] = ((cfg.get(loader) or {}).get('dataset')
+                         or {}).get('data_root')
+    return roots
+
+
+def _moved(node, old: str, new: str):
+    """``node`` with every string that starts with ``old`` re-rooted."""
+    if isinstance(node, str):
+        return new + node[len(old):] if node.startswith(old) else node
+    if isinstance(node, dict):
+        for key, value in node.items():
+            node[key] = _moved(value, old, new)
+    elif isinstance(node, list):
+        node[:] = [_moved(value, old, new) for value in node]
+    return node
+
+
+def _follow_data_roots(cfg: Config, before: dict) -> None:
+    """Let paths built from a data root follow it when an override moves it.
+
+    Python configs join ``data_root + '...'`` when they are read, so an
+    override of the root alone leaves e.g. ``val_evaluator.ann_file`` and
+    ``canvas_root`` behind. ``data_root=NEW`` re-roots every path under the
+    old top-level root; ``val_dataloader.dataset.data_root=NEW`` re-roots
+    that loader's evaluator (``ann_file``).
+    """
+    old, new = before['data_root'], cfg.get('data_root')
+    if isinstance(old, str) and isinstance(new, str) and old != new:
+        for key in list(cfg.keys()):
+            if key != 'data_root':
+                cfg[key] = _moved(cfg[key], old, new)
+        return
+    for loader, evaluator in _SPLITS:
+        old = before[loader]
+        new = ((cfg.get(loader) or {}).get('dataset') or {}).get('data_root')
+        if evaluator and isinstance(old, str) and isinstance(new, str) \
+                and old != new and cfg.get(evaluator):
+            cfg[evaluator] = _moved(cfg[evaluator], old, new)
+
+
 def merge_common_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply launcher, work_dir, dataloader flags and ``--cfg-options``."""
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
@@ -51,7 +99,9 @@ def merge_common_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     if args.cfg_options is not None:
+        roots = _data_roots(cfg)
         cfg.merge_from_dict(args.cfg_options)
+        _follow_data_roots(cfg, roots)
     # after the overrides, so that e.g. num_workers=0 turns persistence off
     for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         loader = cfg.get(field)
