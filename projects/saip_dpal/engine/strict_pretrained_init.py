@@ -52,8 +52,6 @@ def load_pretrained(module: nn.Module, checkpoint: str,
     obj = load_checkpoint_weights_only(checkpoint, 'init_cfg checkpoint')
     meta = obj.get('meta') if isinstance(obj, Mapping) else None
     recorded = meta.get('backbone') if isinstance(meta, dict) else None
-    if isinstance(recorded, dict):
-        _check_recorded_heads(module, recorded, where)
     state = unwrap_checkpoint(obj, ('state_dict', ))
     state = {k[len('module.'):] if k.startswith('module.') else k: v
              for k, v in state.items()}
@@ -62,6 +60,22 @@ def load_pretrained(module: nn.Module, checkpoint: str,
                  if k.startswith(prefix)}
         if not state:
             raise InputDataError(f'{where}: no key starts with {prefix!r}')
+    load_all_weights(module, state, recorded, where)
+    print_log(f'loaded all {len(module.state_dict())} weights of '
+              f'{type(module).__name__} from {os.fspath(checkpoint)}',
+              logger='current')
+
+
+def load_all_weights(module: nn.Module, state: dict, recorded, where: str,
+                     load=None) -> None:
+    """Load ``state`` into ``module``: every weight of it, or one line.
+
+    ``recorded`` is the architecture the file records (``meta['backbone']``)
+    or None; ``where`` names the file in messages; ``load(module, state)``
+    does the load (defaults to ``module.load_state_dict(state, False)``).
+    """
+    if isinstance(recorded, dict):
+        _check_recorded_heads(module, recorded, where)
     _resize_position_grid(module, state, recorded, where)
     found = check_teacher_state_dict(module, state)
     name, total = type(module).__name__, len(module.state_dict())
@@ -86,9 +100,10 @@ def load_pretrained(module: nn.Module, checkpoint: str,
             f'{where}: {len(found["unexpected"])} keys not in this {name} '
             f'are ignored{few_keys(found["unexpected"])}',
             logger='current', level=logging.WARNING)
-    module.load_state_dict(state, strict=False)
-    print_log(f'loaded all {total} weights of {name} '
-              f'from {os.fspath(checkpoint)}', logger='current')
+    if load is None:
+        module.load_state_dict(state, strict=False)
+    else:
+        load(module, state)
 
 
 def _heads(module: nn.Module) -> List[int]:

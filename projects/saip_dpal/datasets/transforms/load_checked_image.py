@@ -21,6 +21,10 @@ class LoadCheckedImageFromFile(LoadImageFromFile):
     the bad files seen so far (per worker process), and the dataset draws
     another index (mmengine ``BaseDataset`` refetch; not in ``test_mode``).
 
+    A sample that already holds its image and no path (mmpretrain's
+    inferencers, e.g. ``FeatureExtractor``, load images themselves) passes
+    through.
+
     Args:
         skip_bad (bool): skip bad files instead of failing. Defaults to False.
         **kwargs: as :class:`mmcv.transforms.LoadImageFromFile`.
@@ -45,6 +49,8 @@ class LoadCheckedImageFromFile(LoadImageFromFile):
             level=30)
 
     def transform(self, results: dict) -> Optional[dict]:
+        if 'img_path' not in results and 'img' in results:
+            return results
         filename = results['img_path']
         try:
             img_bytes = fileio.get(filename, backend_args=self.backend_args)
