@@ -35,3 +35,24 @@ def test_config_is_one_console_line_and_whole_in_the_log_file(
     n = int(lines[0].split('Config: ')[1].split()[0])
     config = text.split('Config:\n', 1)[1]
     assert len(config.splitlines()) >= n - 1  # the whole text is there
+
+
+def test_known_warnings_of_the_stack_are_silenced():
+    """mmpretrain's ColorJitter makes mmcv warn on every saturation blend
+    (once per process); the plugin ignores that warning and no other."""
+    import warnings
+
+    import mmcv
+    import numpy as np
+
+    from projects.saip_dpal.engine import filter_console_log
+    image = np.full((4, 4, 3), 100, np.uint8)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.resetwarnings()
+        mmcv.adjust_color(image, alpha=0.5, backend='pillow')
+        assert ["Only use 'alpha' for pillow backend."] == [
+            str(w.message) for w in seen]
+        filter_console_log()
+        mmcv.adjust_color(image, alpha=0.5, backend='pillow')
+        warnings.warn('another warning')
+        assert [str(w.message) for w in seen[1:]] == ['another warning']

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Callable, Dict, Mapping, Optional, Sequence, Tuple
 
 from ..utils.errors import InputDataError
-from ..utils.model_zoo import ROOT
+from ..utils.model_zoo import zoo_root
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ def finetune_config(task: str,
         raise InputDataError(f'{task} data not found: {root} (write it with '
                              'tools/dataset_converters/'
                              'generate_synthetic_humans.py or `make data`)')
-    cfg = Config.fromfile(osp.join(ROOT, 'configs', spec.config))
+    cfg = Config.fromfile(osp.join(zoo_root(), 'configs', spec.config))
     old_root = cfg.train_dataloader.dataset.data_root
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[loader].dataset.data_root = root

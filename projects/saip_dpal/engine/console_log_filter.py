@@ -12,10 +12,14 @@ import functools
 import logging
 import re
 
-#: console records dropped: per-parameter optimizer settings and
-#: mmengine's own deprecation notices (its checkpoint hook triggers them)
+#: console records dropped: per-parameter optimizer settings, mmengine's
+#: own deprecation notices (its checkpoint hook triggers them), mmseg's
+#: metric named as mmseg's configs name it and the ReID BNNeck's bias, frozen
+#: by design
 DROPPED = ('paramwise_options -- ', '"FileClient" will be deprecated',
-           '"HardDiskBackend" is the alias of "LocalBackend"')
+           '"HardDiskBackend" is the alias of "LocalBackend"',
+           'The prefix is not set in metric class IoUMetric',
+           'head.bnneck.bias is skipped since its requires_grad=False')
 
 
 def _environment(message: str) -> str:
@@ -78,8 +82,33 @@ def _filtered(build_logger):
     return filtered
 
 
+#: Python warnings of the stack that say nothing to act on in our runs:
+#: (message start, module, why it is harmless)
+KNOWN_WARNINGS = (
+    ("Only use 'alpha' for pillow backend", 'mmcv.image.photometric',
+     "mmpretrain's ColorJitter blends saturation with the pillow backend, "
+     'which takes only the alpha it passes'),
+    ('The draw is False, it means that the hook for visualization',
+     'mmseg.engine.hooks.visualization_hook',
+     "mmseg's standard visualisation hook, off unless --show/--show-dir"),
+    ('``build_loss`` would be deprecated soon', 'mmseg.models.builder',
+     "mmseg's own decode heads build their losses so"),
+    ('pkg_resources is deprecated as an API', 'mmengine.utils.package_utils',
+     "mmengine's package lookup, with the pinned setuptools"),
+    ('The metainfo config file "configs/_base_/datasets/coco.py" does not '
+     'exist', 'mmpose.datasets.datasets.utils',
+     'mmpose reads the COCO keypoint metainfo from its installed copy, as '
+     'its own configs do'),
+)
+
+
 def filter_console_log() -> None:
-    """Wrap ``Runner.build_logger`` (idempotent)."""
+    """Wrap ``Runner.build_logger`` (idempotent) and ignore
+    :data:`KNOWN_WARNINGS`."""
+    import warnings
+    for message, module, _ in KNOWN_WARNINGS:
+        warnings.filterwarnings('ignore', message=re.escape(message),
+                                module=re.escape(module))
     from mmengine.runner import Runner
     if not getattr(Runner.build_logger, 'filters_console', False):
         Runner.build_logger = _filtered(Runner.build_logger)

@@ -4,19 +4,31 @@ import os.path as osp
 #: the repository root (model-index.yml, configs/) of a source checkout
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
-MODEL_INDEX = osp.join(ROOT, 'model-index.yml')
+#: where an installed wheel keeps them (setup.py copies them there)
+MIM_ROOT = osp.join(ROOT, 'projects', '.mim')
+
+
+def zoo_root() -> str:
+    """The folder holding ``model-index.yml`` and ``configs/``: the source
+    checkout's root, else the installed package's ``projects/.mim``."""
+    if osp.isfile(osp.join(ROOT, 'model-index.yml')) and osp.isdir(
+            osp.join(ROOT, 'configs')):
+        return ROOT
+    return MIM_ROOT
 
 
 def register_model_zoo() -> bool:
     """Register ``model-index.yml`` with mmpretrain's ``ModelHub`` once, so
     ``mmpretrain.list_models('dpal*')`` / ``get_model('saip_vit-tiny')``
-    see our models. Returns False where the file is absent (an install
-    without the repository's configs)."""
+    see our models. Returns False where the file is absent (a package
+    built without the repository's configs)."""
     from mmpretrain.apis.model import ModelHub
-    if not osp.isfile(MODEL_INDEX):
+    root = zoo_root()
+    index = osp.join(root, 'model-index.yml')
+    if not osp.isfile(index):
         return False
     if getattr(ModelHub, '_saip_dpal_registered', False):
         return True
-    ModelHub.register_model_index(MODEL_INDEX, config_prefix=ROOT)
+    ModelHub.register_model_index(index, config_prefix=root)
     ModelHub._saip_dpal_registered = True
     return True
