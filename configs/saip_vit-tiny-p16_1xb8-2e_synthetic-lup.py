@@ -35,7 +35,8 @@ optim_wrapper = dict(
     type='OptimWrapper',
     constructor='TrainableOptimWrapperConstructor',
     optimizer=dict(
-        type='AdamW', lr=5e-4, betas=(0.9, 0.95), weight_decay=0.05),
+        type='AdamW', lr=5e-4, betas=(0.9, 0.95), weight_decay=0.05,
+        fused=True),
     paramwise_cfg=_base_.optim_wrapper.paramwise_cfg)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=5),

@@ -80,6 +80,7 @@ def dpal_step(fx=None):
     cfg = Config.fromfile(f'{CONFIG_DIR}/dpal_pathb_vit-tiny.py')
     cfg.model.teacher_checkpoint = None
     cfg.model.ema = None
+    cfg.model.teacher_dtype = None  # the reference's fp32 teacher
     model = build_model(cfg)
     path_state = {n[len('teacher.'):]: v for n, v in teacher.items()}
     state, _ = convert_path_state_dict(path_state)

@@ -261,3 +261,29 @@ def test_loss_reads_no_device_value_on_the_host(config, synthetic_root,
                losses.values())
     with pytest.raises(Exception, match='meta'):
         losses['loss_global'].item()  # what the check relies on
+
+
+def test_teacher_runs_in_bfloat16_where_the_device_has_it(synthetic_root):
+    """``teacher_dtype='bfloat16'`` (the paper configs): the teacher's
+    layers compute in bf16 on a device with native bf16, in fp32 elsewhere;
+    the tokens handed on are fp32 and close to the fp32 teacher's."""
+    from projects.saip_dpal.models.algorithms.dpal import fast_bfloat16
+    cfg = tiny_cfg('dpal_pathb_vit-tiny.py', synthetic_root)
+    assert cfg.model.teacher_dtype == 'bfloat16'
+    model = build_model(cfg)
+    seen = []
+    linear = next(m for m in model.teacher.modules()
+                  if isinstance(m, torch.nn.Linear))
+    linear.register_forward_hook(lambda m, i, out: seen.append(out.dtype))
+    x = torch.randn(2, 3, 64, 32)
+    tokens = model.teacher_tokens(x)
+    assert tokens.dtype == torch.float32
+    assert seen == [torch.bfloat16 if fast_bfloat16('cpu') else
+                    torch.float32]
+    model.teacher_dtype = None
+    exact = model.teacher_tokens(x)
+    assert seen[-1] == torch.float32
+    error = (tokens - exact).norm() / exact.norm()
+    assert error < 0.02, error
+    with pytest.raises(ValueError, match='teacher_dtype'):
+        MODELS.build(dict(cfg.model, teacher_dtype='float16'))

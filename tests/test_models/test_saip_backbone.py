@@ -11,6 +11,10 @@ VIT_TI = dict(
     embed_dims=192, num_layers=12, num_heads=3, feedforward_channels=768)
 TINY = dict(embed_dims=32, num_layers=4, num_heads=2, feedforward_channels=64)
 
+#: forward_tokens embeds patches by a matmul, mmpretrain's forward by the
+#: convolution: the same up to float rounding (measured up to 5.3e-6)
+PATCH_MATMUL_ATOL = 2e-5
+
 
 def randomise(model, seed=0):
     """Random values in every parameter (LayerNorms and biases included), so
@@ -71,7 +75,8 @@ def test_state_dict_loads_into_plain_vit_with_identical_outputs():
         h, w = shape[0] // 16, shape[1] // 16
         assert tokens['grid'] == (h, w)
         assert ref.shape == (2, 1 + h * w, 192)
-        torch.testing.assert_close(tokens['tokens'], ref, rtol=0, atol=1e-6)
+        torch.testing.assert_close(tokens['tokens'], ref, rtol=0,
+                                   atol=PATCH_MATMUL_ATOL)
 
     # ``inter`` is mmpretrain's raw block-6 output through inter_norm
     mid = VisionTransformer(out_indices=[6], **kw)
@@ -81,7 +86,7 @@ def test_state_dict_loads_into_plain_vit_with_identical_outputs():
     with torch.no_grad():
         expected = saip.inter_norm(mid(x)[0])
         inter = saip.forward_tokens(x, inter_only=True)['inter']
-    torch.testing.assert_close(inter, expected, rtol=0, atol=1e-6)
+    torch.testing.assert_close(inter, expected, rtol=0, atol=PATCH_MATMUL_ATOL)
 
 
 def test_with_attn_same_tokens_and_maps_by_hand():
@@ -191,7 +196,8 @@ def test_position_embedding_resized_in_2d():
         out = model.forward_tokens(x, keep_ids=torch.arange(200).unsqueeze(0))
         ref = model(x)[0]
     assert out['grid'] == (20, 10)
-    torch.testing.assert_close(out['tokens'], ref, rtol=0, atol=1e-6)
+    torch.testing.assert_close(out['tokens'], ref, rtol=0,
+                               atol=PATCH_MATMUL_ATOL)
     # the table is the 16x8 one resized in 2-D (bicubic) to 20x10
     table = model.pos_embed[:, 1:].reshape(1, 16, 8, 32).permute(0, 3, 1, 2)
     table = torch.nn.functional.interpolate(

@@ -48,6 +48,23 @@ def test_logits_shape_and_structure():
         head(query, search, (3, 3))
 
 
+def test_two_queries_share_one_pass_of_the_mask_head():
+    """A list of queries gives each query's own logits, with the composite's
+    mask features computed once (forward and backward)."""
+    torch.manual_seed(0)
+    head = small_head()
+    queries = [torch.randn(2, 1 + 8, 16), torch.randn(2, 1 + 5, 16)]
+    search = torch.randn(2, 1 + 4 * 3, 16)
+    calls = []
+    head.mask_head.register_forward_hook(lambda *_: calls.append(1))
+    both = head(queries, search, (4, 3))
+    assert len(calls) == 1 and len(both) == 2
+    for q, logits in zip(queries, both):
+        torch.testing.assert_close(logits, head(q, search, (4, 3)))
+    sum(x.sum() for x in both).backward()
+    assert head.mask_head[0].weight.grad.abs().sum() > 0
+
+
 def test_default_sizes():
     head = SAIPSearchHead(192)
     assert head.query_embed.out_features == 512

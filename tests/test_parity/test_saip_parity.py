@@ -43,8 +43,9 @@ def test_head_outputs_and_probes_match(run):
     check('student_cls_per_view', student_in, probes['student_cls_per_view'])
     check('teacher_cls_g1g2', teacher_in, probes['teacher_cls_g1g2'])
     check('csm_center_after', model.loss_csm.center, out['csm_center_after'])
-    (inst_query, search, _), inst_logits = calls['search'][0]
-    (roi_query, _, _), roi_logits = calls['search'][1]
+    # one search-head call for both queries (the mask features once)
+    ((inst_query, roi_query), search, _), (inst_logits, roi_logits) = \
+        calls['search'][0]
     check('css_logits_inst', inst_logits, out['css_logits_inst'])
     check('css_logits_roi', roi_logits, out['css_logits_roi'])
     check('teacher_inter_ref', search, probes['teacher_inter_ref'])

@@ -14,6 +14,13 @@ uint8 noise in the views' shapes (no data loading in the measurement);
 (num_workers=0), so num_workers can be sized against the training rate.
 On CUDA the loss is also run once under ``torch.cuda.set_sync_debug_mode``
 to count host-device synchronisations inside it.
+
+``--compare-with OTHER`` times this checkout against another one (e.g.
+``git worktree add /tmp/base af9bc0b``) in one run: two processes, each
+importing its own checkout's ``projects.saip_dpal`` and building the same
+config (its path taken relative to each checkout), take training steps in
+turn, so machine noise hits both alike; it prints each side's median
+ms/iter, their ratio and each process's peak memory.
 """
 import argparse
 import contextlib
@@ -49,6 +56,14 @@ def parse_args(argv=None):
                         help='time the data pipeline, one worker')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value')
+    parser.add_argument('--profile', type=int, metavar='N', default=0,
+                        help='also profile 2 steps with torch.profiler and '
+                        'print the N operators with the most self time')
+    parser.add_argument('--compare-with', metavar='CHECKOUT',
+                        help='time against another checkout of the '
+                        'repository, steps alternating (see above)')
+    parser.add_argument('--serve', metavar='CHECKOUT',
+                        help=argparse.SUPPRESS)  # one side of a comparison
     args = parser.parse_args(argv)
     if not osp.isfile(args.config):
         parser.error(f'config file not found: {args.config}')
@@ -139,38 +154,35 @@ class PartTimer:
         return timed
 
 
-def main(argv=None):
-    args = parse_args(argv)
+def build(args):
+    """(model, batch, batch size, step, sync, cuda, device) for ``args``;
+    gradient accumulation is off, so every step includes the optimizer."""
     import torch
     from mmengine.config import Config
+    from mmengine.logging import MessageHub, MMLogger
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import init_default_scope
 
-    from mmengine.logging import MMLogger
+    from mmpretrain.registry import MODELS
     MMLogger.get_instance('benchmark', log_level='WARNING')  # quiet init
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     import projects.saip_dpal  # noqa: F401  (registers the modules)
-    if args.data_only:
-        return data_only(cfg, args)
-
-    from mmengine.logging import MessageHub
-
-    from mmpretrain.registry import MODELS
     device = torch.device(args.device or (
         'cuda' if torch.cuda.is_available() else 'cpu'))
     cuda = device.type == 'cuda'
     sync = torch.cuda.synchronize if cuda else (lambda: None)
-    total = args.warmup + args.iters
-    MessageHub.get_current_instance().update_info('max_iters', total)
+    MessageHub.get_current_instance().update_info(
+        'max_iters', args.warmup + 2 * args.iters)
 
     if cfg.model.get('teacher_checkpoint') and not osp.isfile(
             cfg.model.teacher_checkpoint):
         print(f'teacher checkpoint {cfg.model.teacher_checkpoint} not found:'
               ' timing with random teacher weights')
         cfg.model.teacher_checkpoint = None
+    torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     model.init_weights()
     model.to(device).train()
@@ -180,6 +192,7 @@ def main(argv=None):
     elif optim_cfg.get('type') == 'AmpOptimWrapper' and not cuda:
         optim_cfg.type = 'OptimWrapper'
         optim_cfg.pop('loss_scale', None)
+    optim_cfg.pop('accumulative_counts', None)  # time whole steps
     optim = build_optim_wrapper(model, optim_cfg)
 
     batch_size = args.batch_size or cfg.train_dataloader.batch_size
@@ -197,6 +210,120 @@ def main(argv=None):
     def step():  # what one training iteration runs, EMAUpdateHook included
         model.train_step(batch, optim)
         update_ema()
+
+    return model, batch, batch_size, step, sync, cuda, device
+
+
+def peak_memory_text(cuda, device):
+    import torch
+    if cuda:
+        peak = torch.cuda.max_memory_allocated(device) / 2**20
+        return f'{peak:.0f} MiB (CUDA, allocated)'
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return f'{peak:.0f} MiB (process peak RSS)'
+
+
+def serve(args):
+    """One side of ``--compare-with``: build, warm up, then take a step per
+    ``step`` line on stdin and answer its milliseconds."""
+    sys.path.insert(0, osp.abspath(args.serve))
+    _, _, _, step, sync, cuda, device = build(args)
+    import projects.saip_dpal
+    print(f'ready {osp.dirname(projects.saip_dpal.__file__)}', flush=True)
+    for _ in range(args.warmup):
+        step()
+    sync()
+    for line in sys.stdin:
+        if line.strip() == 'step':
+            t0 = time.perf_counter()
+            step()
+            sync()
+            print(f'{1000 * (time.perf_counter() - t0):.3f}', flush=True)
+        else:
+            print(peak_memory_text(cuda, device), flush=True)
+            return
+
+
+def compare(args, argv):
+    """Alternate steps of this checkout and ``args.compare_with``."""
+    import statistics
+    import subprocess
+    other = osp.abspath(args.compare_with)
+    config = osp.abspath(args.config)
+    rel = osp.relpath(config, ROOT)
+    rest = [a for a in argv if a != args.config]
+    i = rest.index('--compare-with')
+    rest = rest[:i] + rest[i + 2:]
+    sides = {}
+    for name, root in (('this', ROOT), ('other', other)):
+        cfg = osp.join(root, rel) if not rel.startswith('..') else config
+        sides[name] = subprocess.Popen(
+            [sys.executable, osp.abspath(__file__), cfg, '--serve', root] +
+            rest, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    where = {}
+    for name, proc in sides.items():
+        line = proc.stdout.readline()
+        while line and not line.startswith('ready '):
+            print(line, end='')
+            line = proc.stdout.readline()
+        if not line:
+            raise SystemExit(f'error: the {name} side did not start')
+        where[name] = line.split(' ', 1)[1].strip()
+    times = {name: [] for name in sides}
+    for _ in range(args.iters):
+        for name, proc in sides.items():
+            proc.stdin.write('step\n')
+            proc.stdin.flush()
+            times[name].append(float(proc.stdout.readline()))
+    peaks = {}
+    for name, proc in sides.items():
+        proc.stdin.write('done\n')
+        proc.stdin.flush()
+        peaks[name] = proc.stdout.readline().strip()
+        proc.wait()
+    med = {n: statistics.median(t) for n, t in times.items()}
+    print(f'config: {rel}; {args.iters} alternating steps after '
+          f'{args.warmup} warm-up steps each')
+    for name in sides:
+        print(f'{name:>5}: {med[name]:8.1f} ms/iter median (min '
+              f'{min(times[name]):.1f}, max {max(times[name]):.1f}); peak '
+              f'{peaks[name]}; {where[name]}')
+    print(f'ratio this / other: {med["this"] / med["other"]:.3f} '
+          '(medians of the same run)')
+
+
+def print_profile(step, cuda, top):
+    """The ``top`` operators by self time over 2 profiled steps."""
+    from torch.profiler import ProfilerActivity, profile
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA]
+                                           if cuda else [])
+    with profile(activities=activities) as prof:
+        for _ in range(2):
+            step()
+    key = 'self_cuda_time_total' if cuda else 'self_cpu_time_total'
+    print(f'profile of 2 steps, by {key}:')
+    print(prof.key_averages().table(sort_by=key, row_limit=top,
+                                    max_name_column_width=40))
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parse_args(argv)
+    if args.serve:
+        return serve(args)
+    if args.compare_with:
+        return compare(args, argv)
+    if args.data_only:
+        from mmengine.config import Config
+        from mmengine.registry import init_default_scope
+        cfg = Config.fromfile(args.config)
+        if args.cfg_options:
+            cfg.merge_from_dict(args.cfg_options)
+        init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+        import projects.saip_dpal  # noqa: F401
+        return data_only(cfg, args)
+    import torch
+    model, batch, batch_size, step, sync, cuda, device = build(args)
 
     for _ in range(args.warmup):
         step()
@@ -240,12 +367,7 @@ def main(argv=None):
     pca_ms = 1000 * pca_t.total / args.iters
     rest_ms = 1000 * split_s - teacher_ms - pca_ms
 
-    if cuda:
-        peak = torch.cuda.max_memory_allocated(device) / 2**20
-        peak_txt = f'{peak:.0f} MiB (CUDA, allocated)'
-    else:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        peak_txt = f'{peak:.0f} MiB (process peak RSS)'
+    peak_txt = peak_memory_text(cuda, device)
     name = torch.cuda.get_device_name(device) if cuda else \
         f'CPU, {torch.get_num_threads()} threads'
     print(f'config: {args.config}')
@@ -261,6 +383,8 @@ def main(argv=None):
           f'teacher {teacher_ms:.1f} ms, {pca_txt}student + heads + '
           f'losses + backward + optimizer {rest_ms:.1f} ms')
     print(f'peak memory: {peak_txt}')
+    if args.profile:
+        print_profile(step, cuda, args.profile)
 
     if cuda:  # host-device synchronisations inside the loss
         data = model.data_preprocessor(batch, True)

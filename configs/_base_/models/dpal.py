@@ -14,6 +14,8 @@ model = dict(
         expert_scale=256.,
         expert_reg_weight=0.025),
     teacher_checkpoint=None,
+    # the frozen teacher in bf16 where the device has it (docs/fidelity.md)
+    teacher_dtype='bfloat16',
     gate_loss_weight=0.1,
     shape_mask_sign='reference',
     ema=dict(momentum=0.004, end_momentum=0.))

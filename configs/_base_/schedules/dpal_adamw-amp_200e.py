@@ -4,7 +4,8 @@
 # images (auto-scaled to the real total batch), 10 linear warmup epochs then
 # a half-cycle cosine, fp16 autocast with a dynamic loss scale, gate-loss
 # weight 0.1 -> 0.01 after epoch 20, the student's EMA copy updated after
-# every optimizer step.
+# every optimizer step. AdamW is torch's fused one (the same update, one
+# kernel for all parameters).
 max_epochs = 200
 warmup_epochs = 10
 optim_wrapper = dict(
@@ -12,7 +13,8 @@ optim_wrapper = dict(
     loss_scale='dynamic',
     constructor='TrainableOptimWrapperConstructor',
     optimizer=dict(
-        type='AdamW', lr=2.5e-4, betas=(0.9, 0.95), weight_decay=0.05),
+        type='AdamW', lr=2.5e-4, betas=(0.9, 0.95), weight_decay=0.05,
+        fused=True),
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0,

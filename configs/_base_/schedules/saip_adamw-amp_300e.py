@@ -5,7 +5,8 @@
 # 300 epochs, fp16 AMP. The EMA teacher is updated after every optimizer
 # step (decay 0.996^4 -> 1 over the optimizer steps). The teacher
 # temperature is a constant 0.04 as in the paper command; set
-# warmup_epochs=30 (and warmup_temp=0.07) for DINO's warm-up.
+# warmup_epochs=30 (and warmup_temp=0.07) for DINO's warm-up. AdamW is
+# torch's fused one (the same update, one kernel for all parameters).
 max_epochs = 300
 warmup_epochs = 10
 accumulation = 4
@@ -15,7 +16,8 @@ optim_wrapper = dict(
     accumulative_counts=accumulation,
     constructor='TrainableOptimWrapperConstructor',
     optimizer=dict(
-        type='AdamW', lr=2.5e-4, betas=(0.9, 0.95), weight_decay=0.05),
+        type='AdamW', lr=2.5e-4, betas=(0.9, 0.95), weight_decay=0.05,
+        fused=True),
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0,

@@ -1,4 +1,5 @@
 """DPAL: Dynamic Pattern Alignment Learning (distillation pretraining)."""
+import functools
 from typing import Dict, List, Optional
 
 import torch
@@ -14,6 +15,14 @@ from ..utils.teacher_checkpoints import load_teacher_weights
 from ..utils.token_grid import as_tokens, resize_patch_tokens, token_grid
 
 GLOBAL, LOCAL, RELATION = 0, 1, 2
+
+
+@functools.lru_cache(maxsize=None)
+def fast_bfloat16(device: str) -> bool:
+    """Whether ``device`` ('cuda' / 'cpu') computes in bf16 natively."""
+    if device == 'cuda':
+        return torch.cuda.is_bf16_supported()
+    return device == 'cpu' and torch.ops.mkldnn._is_mkldnn_bf16_supported()
 
 
 def _drop_teacher_weights(module, state_dict, prefix, local_metadata):
@@ -77,6 +86,11 @@ class DPAL(BaseSelfSupervisor):
             ``dict(momentum=0.004, end_momentum=0.)`` for decay 0.996 -> 1
             over all optimizer steps; updated by :class:`EMAUpdateHook` (its
             step count is saved, so the schedule continues on resume).
+        teacher_dtype (str, optional): ``'bfloat16'`` runs the frozen
+            teacher under bf16 autocast (inside an fp16 AMP step too) and
+            hands its tokens on in fp32; where the device has no fast bf16
+            (a CPU without AVX512-BF16 / AMX) it stays in the step's
+            precision, as with None (the default). See docs/fidelity.md.
         data_preprocessor (dict, optional): Defaults to
             ``SelfSupDataPreprocessor`` (set mean/std in the config).
         init_cfg (dict, optional): Initialisation config of the student.
@@ -94,6 +108,7 @@ class DPAL(BaseSelfSupervisor):
                  shape_mask_sign: str = 'reference',
                  backbone_init: str = 'reference',
                  ema: Optional[dict] = None,
+                 teacher_dtype: Optional[str] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(
@@ -113,6 +128,10 @@ class DPAL(BaseSelfSupervisor):
         self.backbone_init = check_backbone_init(backbone_init)
         self.ema_backbone = None if ema is None else OptimStepCosineEMA(
             self.backbone, **ema)
+        if teacher_dtype not in (None, 'bfloat16'):
+            raise ValueError("teacher_dtype must be None or 'bfloat16', got "
+                             f'{teacher_dtype!r}')
+        self.teacher_dtype = teacher_dtype
         # the teacher comes from teacher_checkpoint, not from our checkpoints
         self.register_state_dict_post_hook(_drop_teacher_weights)
         self.register_load_state_dict_pre_hook(_keep_teacher_weights)
@@ -156,8 +175,13 @@ class DPAL(BaseSelfSupervisor):
 
     @torch.no_grad()
     def teacher_tokens(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Teacher tokens (B, 1 + N, Ct), cls (or pooled token) first."""
-        return as_tokens(self.teacher(inputs))
+        """Teacher tokens (B, 1 + N, Ct), cls (or pooled token) first; fp32
+        when the teacher ran in bf16 (``teacher_dtype``)."""
+        device = inputs.device.type
+        if self.teacher_dtype is None or not fast_bfloat16(device):
+            return as_tokens(self.teacher(inputs))
+        with torch.autocast(device, dtype=torch.bfloat16):
+            return as_tokens(self.teacher(inputs)).float()
 
     def _student_on_grid(self, inputs: torch.Tensor,
                          grid: tuple) -> torch.Tensor:

@@ -173,20 +173,18 @@ class SAIP(BaseSelfSupervisor):
         # student: globals (with attention), locals, rescaled views
         s_glob = self.backbone.forward_tokens(
             torch.cat([g1, g2]), with_attn=True)
-        s_proj = list(self.head(s_glob['tokens'][:, 0]).chunk(2))
+        cls = [s_glob['tokens'][:, 0]]
         if len(locals_) > 1:
             small = self.backbone.forward_tokens(torch.cat(locals_[:-1]))
-            s_proj += list(self.head(small['tokens'][:, 0]).chunk(
-                len(locals_) - 1))
+            cls.append(small['tokens'][:, 0])
         factors = np.random.choice(self.rescale_factors, 2)
         roi_view = self._resize(locals_[-1], factors[0])
         s_roi = self.backbone.forward_tokens(roi_view)
         s_region = self.backbone.forward_tokens(
             self._resize(region, factors[1]))
-        s_proj += [
-            self.head(s_roi['tokens'][:, 0]),
-            self.head(s_region['tokens'][:, 0])
-        ]
+        cls += [s_roi['tokens'][:, 0], s_region['tokens'][:, 0]]
+        # one head call for all views: one pass over the 65536-way layer
+        s_proj = list(self.head(torch.cat(cls)).split(B))
 
         losses = dict()
         losses['loss_csm_rep'] = self.loss_csm(s_proj, t_proj)
@@ -212,10 +210,8 @@ class SAIP(BaseSelfSupervisor):
 
         # CSS: search ref with g1 (region box) and rescaled l_{n-1} (its box)
         ref_size = ref.shape[-2:]
-        inst_logits = self.search_head(s_inter, t_ref['inter'],
-                                       t_ref['grid'])
-        roi_logits = self.search_head(s_roi['inter'], t_ref['inter'],
-                                      t_ref['grid'])
+        inst_logits, roi_logits = self.search_head(
+            [s_inter, s_roi['inter']], t_ref['inter'], t_ref['grid'])
         losses['loss_css_inst'] = self.search_head.loss(
             inst_logits, boxes_to_masks(boxes[:, 1], ref_size))
         losses['loss_css_roi'] = self.search_head.loss(

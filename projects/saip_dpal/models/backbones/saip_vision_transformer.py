@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from mmpretrain.models import VisionTransformer
 from mmpretrain.models.utils import build_norm_layer, resize_pos_embed
 from mmpretrain.registry import MODELS
+from ..utils.patch_embed import embed_patches
 
 
 @MODELS.register_module()
@@ -59,7 +60,7 @@ class SAIPVisionTransformer(VisionTransformer):
         """Patch embedding, cls token, 2-D resized position embedding and the
         optional patch selection: (B, 3, H, W) -> (B, 1 + K, C), (h, w)."""
         B = x.shape[0]
-        x, grid = self.patch_embed(x)
+        x, grid = embed_patches(self.patch_embed, x)
         x = torch.cat([self.cls_token.expand(B, -1, -1), x], dim=1)
         x = x + resize_pos_embed(
             self.pos_embed,

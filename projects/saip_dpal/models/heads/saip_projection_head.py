@@ -56,7 +56,11 @@ class WeightNormLinear(nn.Module):
         return self.weight_g * F.normalize(self.weight_v, dim=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.linear(x, self.weight)
+        """``x @ weight.T``, the norms applied to the output columns: the
+        same values as with :attr:`weight`, without normalising (and
+        back-propagating through) a copy of the whole weight."""
+        norms = self.weight_v.norm(dim=1).clamp_min(1e-12)  # F.normalize's
+        return F.linear(x, self.weight_v) * (self.weight_g[:, 0] / norms)
 
     def extra_repr(self) -> str:
         return (f'in_features={self.in_features}, '

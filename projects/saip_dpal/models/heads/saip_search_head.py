@@ -1,5 +1,5 @@
 """Cross-scale search (CSS) head of SAIP."""
-from typing import Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -156,29 +156,38 @@ class SAIPSearchHead(BaseModule):
         x = search_patches.transpose(1, 2).reshape(B, C, h, w)
         return self.mask_head(x)
 
-    def forward(self, query_tokens: torch.Tensor, search_tokens: torch.Tensor,
-                search_grid: Tuple[int, int]) -> torch.Tensor:
-        """Search logits.
+    def forward(self,
+                query_tokens: Union[torch.Tensor, Sequence[torch.Tensor]],
+                search_tokens: torch.Tensor, search_grid: Tuple[int, int]
+                ) -> Union[torch.Tensor, List[torch.Tensor]]:
+        """Search logits of one query, or of several queries in the same
+        composite (its mask features are then computed once).
 
         Args:
-            query_tokens (Tensor): Student intermediate tokens of the query
-                image, cls first (B, 1 + Nq, C).
+            query_tokens (Tensor | list[Tensor]): Student intermediate
+                tokens of the query image, cls first (B, 1 + Nq, C), or a
+                list of such (their Nq may differ).
             search_tokens (Tensor): Teacher intermediate tokens of the
                 composite, cls first (B, 1 + h * w, C).
             search_grid (tuple[int, int]): Patch grid (h, w) of the
                 composite.
 
         Returns:
-            Tensor: Logits (B, h, w).
+            Tensor | list[Tensor]: Logits (B, h, w), one per query.
         """
         h, w = (int(g) for g in search_grid)
         if search_tokens.shape[1] != 1 + h * w:
             raise ValueError(f'{search_tokens.shape[1]} search tokens do not '
                              f'make a cls token and a {h}x{w} grid')
         patches = search_tokens[:, 1:]
-        kernel = self.query_kernel(query_tokens, patches)
         features = self.mask_features(patches, (h, w))
-        return torch.einsum('bc,bchw->bhw', kernel, features)
+        queries = [query_tokens] if torch.is_tensor(query_tokens) \
+            else list(query_tokens)
+        logits = [
+            torch.einsum('bc,bchw->bhw', self.query_kernel(q, patches),
+                         features) for q in queries
+        ]
+        return logits[0] if torch.is_tensor(query_tokens) else logits
 
     def loss(self, logits: torch.Tensor,
              paste_masks: torch.Tensor) -> torch.Tensor:
