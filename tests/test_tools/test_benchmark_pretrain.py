@@ -1,0 +1,46 @@
+"""benchmark_pretrain.py --compare-with: two checkouts (here the same one
+twice) take steps in turn and the medians' ratio is printed; --profile
+prints the operators by self time."""
+import importlib.util
+import os.path as osp
+import re
+import subprocess
+import sys
+
+import torch
+from conftest import ROOT
+
+TOOL = osp.join(ROOT, 'tools/analysis_tools/benchmark_pretrain.py')
+SAIP_DEMO = osp.join(ROOT,
+                     'configs/saip_vit-tiny-p16_1xb8-2e_synthetic-lup.py')
+
+
+def test_compare_with_alternates_two_processes(tmp_path):
+    out = subprocess.run(
+        [sys.executable, TOOL, SAIP_DEMO, '--batch-size', '2', '--device',
+         'cpu', '--iters', '2', '--warmup', '1', '--compare-with', ROOT],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.splitlines()
+    sides = [x for x in lines if re.match(r'^ *(this|other): ', x)]
+    assert len(sides) == 2, out.stdout
+    medians = []
+    for line in sides:
+        medians.append(float(line.split(':')[1].split()[0]))
+        assert 'process peak RSS' in line
+        assert line.endswith(osp.join(ROOT, 'projects', 'saip_dpal'))
+    ratio = float(lines[-1].split('ratio this / other: ')[1].split()[0])
+    # (both printed rounded: medians to 0.1 ms, the ratio to 0.001)
+    assert abs(ratio - medians[0] / medians[1]) < 5e-3
+    assert all(m > 0 for m in medians)
+
+
+def test_profile_lists_the_operators_by_self_time(capsys):
+    spec = importlib.util.spec_from_file_location('benchmark', TOOL)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    a = torch.randn(64, 64)
+    tool.print_profile(lambda: a @ a, cuda=False, top=3)
+    printed = capsys.readouterr().out
+    assert printed.startswith('profile of 2 steps, by self_cpu_time_total')
+    assert 'aten::mm' in printed
