@@ -3,6 +3,9 @@
 Layout::
 
     LUPerson/city{c}/video{v:04d}/{i:06d}.jpg   person crops, ~256 x 128
+    LUPerson-lmdb/                              the same crops as LUPerson is
+                                                distributed: an LMDB, keys
+                                                city{c}_video{v:04d}_{i:06d}
     canvas/{i:06d}.jpg                          scenes, 240-480 px a side,
                                                 with 0-3 people
 """
@@ -25,7 +28,8 @@ def crop_path(index):
 
 
 def write_lup(out_dir, seed=0, scale=1.0):
-    """Write ``LUPerson/`` and ``canvas/`` under ``out_dir``.
+    """Write ``LUPerson/``, ``LUPerson-lmdb/`` and ``canvas/`` under
+    ``out_dir``.
 
     Returns:
         dict: ``crops`` / ``canvases`` counts and their folders.
@@ -39,6 +43,9 @@ def write_lup(out_dir, seed=0, scale=1.0):
         scene = person_crop(rng, bg.sample(rng, h, w), fill=(0.78, 0.96),
                             bystander_prob=0.2)
         write_jpg(osp.join(lup_dir, crop_path(i)), scene.image)
+
+    from ..lup_person_lmdb import pack_folder
+    pack_folder(lup_dir, fresh_dir(osp.join(out_dir, 'LUPerson-lmdb')))
 
     canvas_dir = fresh_dir(osp.join(out_dir, 'canvas'))
     n_canvas = scaled(NUM_CANVASES, scale)

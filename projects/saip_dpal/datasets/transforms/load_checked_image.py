@@ -56,6 +56,8 @@ class LoadCheckedImageFromFile(LoadImageFromFile):
             img_bytes = fileio.get(filename, backend_args=self.backend_args)
         except FileNotFoundError:
             return self._fail('missing image file', filename)
+        if img_bytes is None:  # an LMDB without the key
+            return self._fail('missing image file', filename)
         try:
             img = mmcv.imfrombytes(
                 img_bytes,
