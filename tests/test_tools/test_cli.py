@@ -13,7 +13,8 @@ TOOLS = ['tools/train.py', 'tools/test.py', 'tools/run_demo.py',
          'tools/dataset_converters/generate_synthetic_humans.py',
          'tools/analysis_tools/hvp_benchmark.py',
          'tools/analysis_tools/extract_features.py',
-         'tools/deployment/pytorch2onnx.py']
+         'tools/deployment/pytorch2onnx.py',
+         'tools/dataset_converters/sample_lup1m.py']
 MAE = 'configs/mae_vit-tiny-p16_1xb16-4e_synthetic-lup.py'
 DPAL_DEMO = 'configs/dpal_pathb_vit-tiny-p16_1xb16-2e_synthetic-lup.py'
 SAIP_DEMO = 'configs/saip_vit-tiny-p16_1xb8-2e_synthetic-lup.py'
