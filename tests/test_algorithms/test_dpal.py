@@ -267,7 +267,8 @@ def test_teacher_runs_in_bfloat16_where_the_device_has_it(synthetic_root):
     """``teacher_dtype='bfloat16'`` (the paper configs): the teacher's
     layers compute in bf16 on a device with native bf16, in fp32 elsewhere;
     the tokens handed on are fp32 and close to the fp32 teacher's."""
-    from projects.saip_dpal.models.algorithms.dpal import fast_bfloat16
+    from projects.saip_dpal.models.utils.teacher_precision import \
+        fast_bfloat16
     cfg = tiny_cfg('dpal_pathb_vit-tiny.py', synthetic_root)
     assert cfg.model.teacher_dtype == 'bfloat16'
     model = build_model(cfg)

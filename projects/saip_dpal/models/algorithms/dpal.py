@@ -1,5 +1,4 @@
 """DPAL: Dynamic Pattern Alignment Learning (distillation pretraining)."""
-import functools
 from typing import Dict, List, Optional
 
 import torch
@@ -12,17 +11,10 @@ from ..utils.optim_step_cosine_ema import OptimStepCosineEMA
 from ..utils.reference_init import check_backbone_init, init_backbone
 from ..utils.shape_mask import pca_shape_mask
 from ..utils.teacher_checkpoints import load_teacher_weights
+from ..utils.teacher_precision import check_teacher_dtype, teacher_autocast
 from ..utils.token_grid import as_tokens, resize_patch_tokens, token_grid
 
 GLOBAL, LOCAL, RELATION = 0, 1, 2
-
-
-@functools.lru_cache(maxsize=None)
-def fast_bfloat16(device: str) -> bool:
-    """Whether ``device`` ('cuda' / 'cpu') computes in bf16 natively."""
-    if device == 'cuda':
-        return torch.cuda.is_bf16_supported()
-    return device == 'cpu' and torch.ops.mkldnn._is_mkldnn_bf16_supported()
 
 
 def _drop_teacher_weights(module, state_dict, prefix, local_metadata):
@@ -128,10 +120,7 @@ class DPAL(BaseSelfSupervisor):
         self.backbone_init = check_backbone_init(backbone_init)
         self.ema_backbone = None if ema is None else OptimStepCosineEMA(
             self.backbone, **ema)
-        if teacher_dtype not in (None, 'bfloat16'):
-            raise ValueError("teacher_dtype must be None or 'bfloat16', got "
-                             f'{teacher_dtype!r}')
-        self.teacher_dtype = teacher_dtype
+        self.teacher_dtype = check_teacher_dtype(teacher_dtype)
         # the teacher comes from teacher_checkpoint, not from our checkpoints
         self.register_state_dict_post_hook(_drop_teacher_weights)
         self.register_load_state_dict_pre_hook(_keep_teacher_weights)
@@ -177,11 +166,9 @@ class DPAL(BaseSelfSupervisor):
     def teacher_tokens(self, inputs: torch.Tensor) -> torch.Tensor:
         """Teacher tokens (B, 1 + N, Ct), cls (or pooled token) first; fp32
         when the teacher ran in bf16 (``teacher_dtype``)."""
-        device = inputs.device.type
-        if self.teacher_dtype is None or not fast_bfloat16(device):
-            return as_tokens(self.teacher(inputs))
-        with torch.autocast(device, dtype=torch.bfloat16):
-            return as_tokens(self.teacher(inputs)).float()
+        with teacher_autocast(self.teacher_dtype, inputs.device.type):
+            tokens = as_tokens(self.teacher(inputs))
+        return tokens if self.teacher_dtype is None else tokens.float()
 
     def _student_on_grid(self, inputs: torch.Tensor,
                          grid: tuple) -> torch.Tensor:

@@ -12,6 +12,8 @@ from mmpretrain.structures import DataSample
 from ..utils.anchor_mask import anchor_keep_ids
 from ..utils.optim_step_cosine_ema import OptimStepCosineEMA
 from ..utils.reference_init import check_backbone_init, init_backbone
+from ..utils.teacher_precision import (as_float32, check_teacher_dtype,
+                                       teacher_autocast)
 
 
 def boxes_to_masks(boxes: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
@@ -75,6 +77,10 @@ class SAIP(BaseSelfSupervisor):
             optimizer step with ``a`` accumulation steps, cosine to exactly
             1 on the last optimizer step; the teacher is updated by
             :class:`EMAUpdateHook`.
+        teacher_dtype (str, optional): ``'bfloat16'`` runs the EMA
+            teacher's forward (no gradient) under bf16 autocast where the
+            device computes bf16 natively, its outputs handed on in fp32;
+            None (the default) keeps the step's precision.
     """
 
     def __init__(self,
@@ -93,6 +99,7 @@ class SAIP(BaseSelfSupervisor):
                  mask_ratio: float = 0.75,
                  backbone_init: str = 'reference',
                  ema: dict = dict(momentum=0.004, end_momentum=0.),
+                 teacher_dtype: Optional[str] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(
@@ -118,6 +125,7 @@ class SAIP(BaseSelfSupervisor):
         self.backbone_init = check_backbone_init(backbone_init)
         self.patch_size = self.backbone.patch_embed.projection.stride[0]
         self.teacher = OptimStepCosineEMA(self._student_for_teacher(), **ema)
+        self.teacher_dtype = check_teacher_dtype(teacher_dtype)
 
     def _student_for_teacher(self) -> nn.ModuleDict:
         """The student parts the teacher mirrors (backbone, CSM head)."""
@@ -164,11 +172,14 @@ class SAIP(BaseSelfSupervisor):
         teacher = self.teacher.module
 
         # teacher: projected g1/g2, their attention maps, ref's inter tokens
-        with torch.no_grad():
+        with torch.no_grad(), teacher_autocast(self.teacher_dtype,
+                                               ref.device.type):
             t_glob = teacher.backbone.forward_tokens(
                 torch.cat([g1, g2]), with_attn=True)
             t_proj = teacher.head(t_glob['tokens'][:, 0]).chunk(2)
             t_ref = teacher.backbone.forward_tokens(ref, inter_only=True)
+        if self.teacher_dtype is not None:
+            t_glob, t_proj, t_ref = as_float32((t_glob, t_proj, t_ref))
 
         # student: globals (with attention), locals, rescaled views
         s_glob = self.backbone.forward_tokens(
