@@ -4,11 +4,11 @@ import os.path as osp
 from mmpretrain.datasets import CustomDataset
 from mmpretrain.registry import DATASETS
 from ..utils.errors import InputDataError
-from .samplers.seeded_index import seeded_random_state
+from .samplers.seeded_index import SeededItems
 
 
 @DATASETS.register_module()
-class LUPersonDataset(CustomDataset):
+class LUPersonDataset(SeededItems, CustomDataset):
     """Every image under ``data_root/data_prefix``, searched recursively.
 
     The layout of LUPerson (and LUP1M, its 1M-image subset) as unpacked to
@@ -43,10 +43,3 @@ class LUPersonDataset(CustomDataset):
             raise InputDataError(
                 f'no images ({", ".join(sorted(self.extensions))}) found '
                 f'under {self.img_prefix}') from err
-
-    def __getitem__(self, idx):
-        seed = getattr(idx, 'seed', None)
-        if seed is None:
-            return super().__getitem__(idx)
-        with seeded_random_state(seed):
-            return super().__getitem__(int(idx))

@@ -17,7 +17,7 @@ from typing import Iterable, List, Optional, Tuple
 from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
 from ..utils.errors import InputDataError
-from .samplers.seeded_index import seeded_random_state
+from .samplers.seeded_index import SeededItems
 
 #: LMDB entries that are not images (some distributions store a pickled key
 #: list under ``__keys__``; it is skipped, never read)
@@ -155,7 +155,7 @@ def pack_folder(folder: str, db_path: str,
 
 
 @DATASETS.register_module()
-class LUPersonLMDBDataset(BaseDataset):
+class LUPersonLMDBDataset(SeededItems, BaseDataset):
     """LUPerson (or LUP1M) read from its LMDB: no extraction to files.
 
     Samples are ``{'img_path': key}``; the pipeline's image loading (its
@@ -216,10 +216,3 @@ class LUPersonLMDBDataset(BaseDataset):
                     f'key file {self.key_file}: {len(absent)} keys are not '
                     f'in {self.db_path} (e.g. {absent[0]})')
         return [dict(img_path=k) for k in keys]
-
-    def __getitem__(self, idx):
-        seed = getattr(idx, 'seed', None)
-        if seed is None:
-            return super().__getitem__(idx)
-        with seeded_random_state(seed):
-            return super().__getitem__(int(idx))

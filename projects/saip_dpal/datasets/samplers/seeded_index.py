@@ -41,3 +41,16 @@ def seeded_random_state(seed: int):
         random.setstate(saved[0])
         np.random.set_state(saved[1])
         torch.set_rng_state(saved[2])
+
+
+class SeededItems:
+    """Dataset mixin: an index with a seed (a :class:`SeededIndex` from
+    :class:`ResumableSampler`) augments its sample from that seed; a plain
+    index as the dataset always did. Put it before the dataset class."""
+
+    def __getitem__(self, idx):
+        seed = getattr(idx, 'seed', None)
+        if seed is None:
+            return super().__getitem__(idx)
+        with seeded_random_state(seed):
+            return super().__getitem__(int(idx))
