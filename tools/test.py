@@ -53,16 +53,23 @@ def main(argv=None):
         cfg.model = cfg.tta_model
     prepare_cpu_distributed(cfg, args.launcher)
 
+    error = metrics = None
     try:
-        runner = (Runner.from_cfg(cfg)
-                  if 'runner_type' not in cfg else RUNNERS.build(cfg))
-        metrics = runner.test()
+        metrics = _test(cfg)
     except InputDataError as err:  # bad data or checkpoint: say which, once
-        parser.exit(1, f'error: {one_line(err)}\n')
+        error = one_line(err)
     finally:
-        close_distributed()
+        close_distributed()  # the runner (and its traceback) are gone here
+    if error is not None:
+        parser.exit(1, f'error: {error}\n')
     if args.out:
         mmengine.dump(metrics, args.out)
+
+
+def _test(cfg):
+    runner = (Runner.from_cfg(cfg)
+              if 'runner_type' not in cfg else RUNNERS.build(cfg))
+    return runner.test()
 
 
 if __name__ == '__main__':

@@ -86,15 +86,22 @@ def main(argv=None):
         parser.exit(2, f'error: {err}\n')
     prepare_cpu_distributed(cfg, args.launcher)
 
+    error = None
     try:
-        runner = (Runner.from_cfg(cfg)
-                  if 'runner_type' not in cfg else RUNNERS.build(cfg))
-        runner.train()
+        _train(cfg)
     except (InputDataError, TrainingDivergedError) as err:
         # bad data or checkpoint, or a diverged run: say which, once
-        parser.exit(1, f'error: {one_line(err)}\n')
+        error = one_line(err)
     finally:
-        close_distributed()
+        close_distributed()  # the runner (and its traceback) are gone here
+    if error is not None:
+        parser.exit(1, f'error: {error}\n')
+
+
+def _train(cfg):
+    runner = (Runner.from_cfg(cfg)
+              if 'runner_type' not in cfg else RUNNERS.build(cfg))
+    runner.train()
 
 
 if __name__ == '__main__':

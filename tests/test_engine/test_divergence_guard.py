@@ -127,7 +127,8 @@ def test_a_nan_on_one_rank_stops_both(tmp_path):
         sys.path[:0] = [{osp.join(ROOT, 'tests')!r}, {ROOT!r}]
         import torch.distributed as dist
         import projects.saip_dpal  # noqa
-        from projects.saip_dpal.utils import TrainingDivergedError
+        from projects.saip_dpal.utils import (TrainingDivergedError,
+                                              close_distributed)
         from toy_runner import toy_runner
         dist.init_process_group('gloo')
         try:
@@ -137,7 +138,7 @@ def test_a_nan_on_one_rank_stops_both(tmp_path):
             with open(f'{tmp_path}/rank{{dist.get_rank()}}.txt', 'w') as f:
                 f.write(str(err))
         finally:
-            dist.destroy_process_group()
+            close_distributed()
     '''))
     with socket.socket() as sock:  # a free port for the rendezvous
         sock.bind(('127.0.0.1', 0))
