@@ -20,6 +20,7 @@ from typing import Callable, Dict, Mapping, Optional, Sequence, Tuple
 
 from ..utils.errors import InputDataError
 from ..utils.model_zoo import zoo_root
+from ..utils.runner_cli import merge_moving_data_roots
 
 
 @dataclass(frozen=True)
@@ -151,14 +152,11 @@ def finetune_config(task: str,
                              'tools/dataset_converters/'
                              'generate_synthetic_humans.py or `make data`)')
     cfg = Config.fromfile(osp.join(zoo_root(), 'configs', spec.config))
-    old_root = cfg.train_dataloader.dataset.data_root
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[loader].dataset.data_root = root
-    for evaluator in (cfg.val_evaluator, cfg.test_evaluator):
-        ann_file = evaluator.get('ann_file') if isinstance(
-            evaluator, Mapping) else None
-        if ann_file and ann_file.startswith(old_root):
-            evaluator.ann_file = root + ann_file[len(old_root):]
+    # the evaluators' ann_file moves with the loaders' data_root
+    merge_moving_data_roots(cfg, {
+        f'{split}_dataloader.dataset.data_root': root
+        for split in ('train', 'val', 'test')
+    })
     use_backbone(cfg, backbone, task)
     if epochs is not None:
         _fit_schedule(cfg, epochs)

@@ -22,36 +22,37 @@ from .strict_pretrained_init import load_all_weights
 
 
 def backbone_of_whole_model(model: nn.Module, state: dict):
-    """``model.backbone`` when ``state`` holds only that backbone's keys,
-    else None."""
+    """``(model, its backbone, the backbone's and the model's other weight
+    counts)`` when ``state`` holds only that backbone's keys, else None
+    (``model`` unwrapped from DDP)."""
     inner = model.module if is_model_wrapper(model) else model
     backbone = getattr(inner, 'backbone', None)
     if not isinstance(backbone, nn.Module) or not state:
         return None
-    keys = set(state)
-    if keys & set(inner.state_dict()):
+    keys, own = set(state), inner.state_dict()
+    if keys & set(own):
         return None
-    return backbone if 2 * len(keys & set(backbone.state_dict())) > len(
-        keys) else None
+    ours = set(backbone.state_dict())
+    if 2 * len(keys & ours) <= len(keys):
+        return None
+    return inner, backbone, len(ours), len(own) - len(ours)
 
 
 def _into_backbone(load_state_dict):
 
     @functools.wraps(load_state_dict)
     def load(module, state_dict, strict=False, logger=None):
-        backbone = backbone_of_whole_model(module, state_dict)
-        if backbone is None:
+        found = backbone_of_whole_model(module, state_dict)
+        if found is None:
             return load_state_dict(module, state_dict, strict, logger)
+        inner, backbone, n_backbone, rest = found
         load_all_weights(
             backbone, dict(state_dict), None, 'a backbone-only state dict',
             lambda m, s: load_state_dict(m, s, strict, logger))
-        inner = module.module if is_model_wrapper(module) else module
-        rest = len(inner.state_dict()) - len(backbone.state_dict())
         print_log(
             f'loaded a backbone-only state dict into '
-            f'{type(inner).__name__}.backbone ({len(backbone.state_dict())} '
-            f'weights); its other {rest} weights keep their values',
-            logger='current')
+            f'{type(inner).__name__}.backbone ({n_backbone} weights); '
+            f'its other {rest} weights keep their values', logger='current')
 
     load.into_backbone = True
     return load

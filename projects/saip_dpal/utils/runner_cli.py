@@ -45,13 +45,8 @@ _SPLITS = (('train_dataloader', None), ('val_dataloader', 'val_evaluator'),
            ('test_dataloader', 'test_evaluator'))
 
 
-def _data_roots(cfg: Config) -> dict:
-    """The top-level ``data_root`` and each dataloader's dataset root."""
-    roots = {'data_root': cfg.get('data_root')}
-    for loader, _ in _SPLITS:
-        roots[loader] = ((cfg.get(loader) or {}).get('dataset')
-                         or {}).get('data_root')
-    return roots
+def _loader_root(cfg: Config, loader: str):
+    return ((cfg.get(loader) or {}).get('dataset') or {}).get('data_root')
 
 
 def _moved(node, old: str, new: str):
@@ -66,8 +61,14 @@ def _moved(node, old: str, new: str):
     return node
 
 
-def _follow_data_roots(cfg: Config, before: dict) -> None:
-    """Let paths built from a data root follow it when an override moves it.
+def _root_moved(old, new) -> bool:
+    return isinstance(old, str) and isinstance(new, str) and bool(old) \
+        and old != new
+
+
+def merge_moving_data_roots(cfg: Config, options: dict) -> None:
+    """``cfg.merge_from_dict(options)``, and paths built from a data root
+    follow it when the options move it.
 
     Python configs join ``data_root + '...'`` when they are read, so an
     override of the root alone leaves e.g. ``val_evaluator.ann_file`` and
@@ -75,17 +76,18 @@ def _follow_data_roots(cfg: Config, before: dict) -> None:
     old top-level root; ``val_dataloader.dataset.data_root=NEW`` re-roots
     that loader's evaluator (``ann_file``).
     """
-    old, new = before['data_root'], cfg.get('data_root')
-    if isinstance(old, str) and isinstance(new, str) and old != new:
+    old_top = cfg.get('data_root')
+    old_loaders = {loader: _loader_root(cfg, loader) for loader, _ in _SPLITS}
+    cfg.merge_from_dict(options)
+    new_top = cfg.get('data_root')
+    if _root_moved(old_top, new_top):
         for key in list(cfg.keys()):
             if key != 'data_root':
-                cfg[key] = _moved(cfg[key], old, new)
+                cfg[key] = _moved(cfg[key], old_top, new_top)
         return
     for loader, evaluator in _SPLITS:
-        old = before[loader]
-        new = ((cfg.get(loader) or {}).get('dataset') or {}).get('data_root')
-        if evaluator and isinstance(old, str) and isinstance(new, str) \
-                and old != new and cfg.get(evaluator):
+        old, new = old_loaders[loader], _loader_root(cfg, loader)
+        if evaluator and cfg.get(evaluator) and _root_moved(old, new):
             cfg[evaluator] = _moved(cfg[evaluator], old, new)
 
 
@@ -99,9 +101,7 @@ def merge_common_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     if args.cfg_options is not None:
-        roots = _data_roots(cfg)
-        cfg.merge_from_dict(args.cfg_options)
-        _follow_data_roots(cfg, roots)
+        merge_moving_data_roots(cfg, args.cfg_options)
     # after the overrides, so that e.g. num_workers=0 turns persistence off
     for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         loader = cfg.get(field)
