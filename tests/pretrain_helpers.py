@@ -25,7 +25,7 @@ def shrink_views(views, sizes=TINY_SIZES):
     views = copy.deepcopy(views)
     for key, size in sizes.items():
         for t in views.get(key) or []:
-            if t['type'] == 'RandomResizedCrop':
+            if t['type'].endswith('RandomResizedCrop'):
                 t['scale'] = size
     views['paste_size'] = sizes['local_pipeline']
     return views

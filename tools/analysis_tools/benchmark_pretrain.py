@@ -111,6 +111,17 @@ def random_batch(cfg, batch_size):
     return dict(inputs=inputs, data_samples=samples)
 
 
+def merge_options(cfg, options):
+    """``--cfg-options`` as the training tools merge them (paths follow a
+    moved data root); a checkout older than that helper merges plainly."""
+    try:
+        from projects.saip_dpal.utils.runner_cli import \
+            merge_moving_data_roots
+    except ImportError:  # the other side of --compare-with, before it
+        return cfg.merge_from_dict(options)
+    merge_moving_data_roots(cfg, options)
+
+
 def data_only(cfg, args):
     from mmengine.runner import Runner
     loader_cfg = cfg.train_dataloader.copy()
@@ -118,7 +129,12 @@ def data_only(cfg, args):
     if args.batch_size:
         loader_cfg.batch_size = args.batch_size
     loader = Runner.build_dataloader(loader_cfg, seed=0)
-    it = iter(loader)
+
+    def batches():  # epochs back to back: a small set may run out
+        while True:
+            yield from loader
+
+    it = batches()
     for _ in range(args.warmup):
         next(it)
     t0, n = time.perf_counter(), 0
@@ -167,7 +183,7 @@ def build(args):
     MMLogger.get_instance('benchmark', log_level='WARNING')  # quiet init
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+        merge_options(cfg, args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     import projects.saip_dpal  # noqa: F401  (registers the modules)
     device = torch.device(args.device or (
@@ -318,7 +334,7 @@ def main(argv=None):
         from mmengine.registry import init_default_scope
         cfg = Config.fromfile(args.config)
         if args.cfg_options:
-            cfg.merge_from_dict(args.cfg_options)
+            merge_options(cfg, args.cfg_options)
         init_default_scope(cfg.get('default_scope', 'mmpretrain'))
         import projects.saip_dpal  # noqa: F401
         return data_only(cfg, args)

@@ -1,7 +1,7 @@
 """Global, local and crowd views of one person image (DPAL, SAIP)."""
-import copy
 from typing import List, Optional, Sequence, Tuple
 
+import cv2
 import mmcv
 import numpy as np
 from mmcv.transforms import BaseTransform, Compose
@@ -38,12 +38,14 @@ def side_by_side_boxes(canvas_hw: Tuple[int, int], box_hw: Tuple[int, int],
 
 def paste(canvas: np.ndarray, patches: Sequence[np.ndarray],
           boxes: np.ndarray, alpha: float) -> np.ndarray:
-    """Alpha-blend each patch (h, w, 3) into its box:
-    ``alpha * patch + (1 - alpha) * canvas``; returns a new uint8 canvas."""
-    out = canvas.astype(np.float32)
+    """Alpha-blend each uint8 patch (h, w, 3) into its box:
+    ``alpha * patch + (1 - alpha) * canvas`` rounded; returns a new uint8
+    canvas (only the boxes are computed)."""
+    out = canvas.copy()
     for patch, (x1, y1, x2, y2) in zip(patches, boxes):
-        out[y1:y2, x1:x2] = alpha * patch + (1 - alpha) * out[y1:y2, x1:x2]
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+        out[y1:y2, x1:x2] = cv2.addWeighted(patch, alpha, out[y1:y2, x1:x2],
+                                            1. - alpha, 0.)
+    return out
 
 
 @TRANSFORMS.register_module()
@@ -116,7 +118,9 @@ class CrowdCompositeViews(BaseTransform):
 
     @staticmethod
     def _view(pipeline: Compose, results: dict) -> np.ndarray:
-        return pipeline(copy.deepcopy(results))['img']
+        # a shallow copy: every view pipeline opens with a crop, which
+        # makes a new image and leaves the decoded one as it was
+        return pipeline(dict(results))['img']
 
     def transform(self, results: dict) -> dict:
         global_view = self._view(self.global_pipeline, results)
