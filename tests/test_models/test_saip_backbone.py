@@ -210,3 +210,48 @@ def test_position_embedding_resized_in_2d():
                                model.cls_token[:, 0] + model.pos_embed[:, 0])
     torch.testing.assert_close(embedded[:, 1:],
                                patches + table.flatten(2).transpose(1, 2))
+
+
+def test_unbind_qkv_attention_same_values_and_gradients():
+    """The swapped attention gives mmpretrain's outputs and input and
+    weight gradients exactly, keeps the state dict, and both algorithms'
+    students (and SAIP's decoder and EMA teacher) use it."""
+    from mmpretrain.models.utils.attention import MultiheadAttention
+
+    from projects.saip_dpal.models.utils import (UnbindQKVAttention,
+                                                 unbind_qkv_attention)
+    plain = randomise(VisionTransformer(arch=TINY, img_size=(64, 32),
+                                        patch_size=8, out_type='raw'))
+    swapped = randomise(VisionTransformer(arch=TINY, img_size=(64, 32),
+                                          patch_size=8, out_type='raw'))
+    keys = list(swapped.state_dict())
+    unbind_qkv_attention(swapped)
+    assert list(swapped.state_dict()) == keys
+    assert all(type(layer.attn) is UnbindQKVAttention
+               for layer in swapped.layers)
+    x = torch.randn(2, 3, 64, 32)
+    grads = []
+    for model in (plain, swapped):
+        xi = x.clone().requires_grad_(True)
+        model(xi)[0].square().sum().backward()
+        grads.append([xi.grad] + [p.grad for p in model.parameters()])
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+    import os.path as osp
+
+    from mmengine.config import Config
+    from pretrain_helpers import (CONFIG_DIR, DPAL_DEMO, SAIP_DEMO,
+                                  with_small_teacher)
+    from mmpretrain.registry import MODELS
+    for config, parts in ((DPAL_DEMO, ('backbone', )),
+                          (SAIP_DEMO, ('backbone', 'neck', 'teacher'))):
+        cfg = Config.fromfile(osp.join(CONFIG_DIR, config))
+        if config == DPAL_DEMO:
+            with_small_teacher(cfg)
+        model = MODELS.build(cfg.model)
+        for part in parts:
+            attns = [m for m in getattr(model, part).modules()
+                     if isinstance(m, MultiheadAttention)]
+            assert attns and all(
+                type(m) is UnbindQKVAttention for m in attns), part

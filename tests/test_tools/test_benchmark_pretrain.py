@@ -7,28 +7,41 @@ import re
 import subprocess
 import sys
 
+import pytest
 import torch
 from conftest import ROOT
 
 TOOL = osp.join(ROOT, 'tools/analysis_tools/benchmark_pretrain.py')
-SAIP_DEMO = osp.join(ROOT,
-                     'configs/saip_vit-tiny-p16_1xb8-2e_synthetic-lup.py')
+SAIP_DEMO_REL = 'configs/saip_vit-tiny-p16_1xb8-2e_synthetic-lup.py'
+SAIP_DEMO = osp.join(ROOT, SAIP_DEMO_REL)
 
 
-def test_compare_with_alternates_two_processes(tmp_path):
+@pytest.mark.parametrize('other', ['checkout', 'config'])
+def test_compare_with_alternates_two_processes(tmp_path, other):
+    """Against a checkout (here this one again) or another config of this
+    checkout (a child that masks less)."""
+    if other == 'checkout':
+        target, names = ROOT, [SAIP_DEMO_REL] * 2
+    else:
+        target = str(tmp_path / 'half_masked.py')
+        with open(target, 'w') as f:
+            f.write(f'_base_ = [{SAIP_DEMO!r}]\n'
+                    'model = dict(mask_ratio=0.5)\n')
+        names = [SAIP_DEMO_REL, osp.relpath(target, ROOT)]
     out = subprocess.run(
         [sys.executable, TOOL, SAIP_DEMO, '--batch-size', '2', '--device',
-         'cpu', '--iters', '2', '--warmup', '0', '--compare-with', ROOT],
+         'cpu', '--iters', '2', '--warmup', '0', '--compare-with', target],
         cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     lines = out.stdout.splitlines()
     sides = [x for x in lines if re.match(r'^ *(this|other): ', x)]
     assert len(sides) == 2, out.stdout
     medians = []
-    for line in sides:
+    for line, name in zip(sides, names):
         medians.append(float(line.split(':')[1].split()[0]))
         assert 'process peak RSS' in line
-        assert line.endswith(osp.join(ROOT, 'projects', 'saip_dpal'))
+        assert line.endswith(f'{name} in ' +
+                             osp.join(ROOT, 'projects', 'saip_dpal'))
     ratio = float(lines[-1].split('ratio this / other: ')[1].split()[0])
     # (both printed rounded: medians to 0.1 ms, the ratio to 0.001)
     assert abs(ratio - medians[0] / medians[1]) < 5e-3

@@ -19,8 +19,11 @@ to count host-device synchronisations inside it.
 ``git worktree add /tmp/base af9bc0b``) in one run: two processes, each
 importing its own checkout's ``projects.saip_dpal`` and building the same
 config (its path taken relative to each checkout), take training steps in
-turn, so machine noise hits both alike; it prints each side's median
-ms/iter, their ratio and each process's peak memory.
+turn (ABBA order), so machine noise hits both alike; it prints each side's
+median ms/iter, their ratio and each process's peak memory. ``OTHER`` may
+also be a second config file, timed from this checkout against ``CONFIG``
+(e.g. a child config that sets ``model.compile``); ``--cfg-options`` apply
+to both sides.
 """
 import argparse
 import contextlib
@@ -59,9 +62,10 @@ def parse_args(argv=None):
     parser.add_argument('--profile', type=int, metavar='N', default=0,
                         help='also profile 2 steps with torch.profiler and '
                         'print the N operators with the most self time')
-    parser.add_argument('--compare-with', metavar='CHECKOUT',
+    parser.add_argument('--compare-with', metavar='CHECKOUT_OR_CONFIG',
                         help='time against another checkout of the '
-                        'repository, steps alternating (see above)')
+                        'repository or another config, steps alternating '
+                        '(see above)')
     parser.add_argument('--serve', metavar='CHECKOUT',
                         help=argparse.SUPPRESS)  # one side of a comparison
     args = parser.parse_args(argv)
@@ -270,9 +274,15 @@ def compare(args, argv):
     rest = [a for a in argv if a != args.config]
     i = rest.index('--compare-with')
     rest = rest[:i] + rest[i + 2:]
-    sides = {}
-    for name, root in (('this', ROOT), ('other', other)):
-        cfg = osp.join(root, rel) if not rel.startswith('..') else config
+    if osp.isfile(other):  # another config of this checkout
+        runs = (('this', ROOT, config), ('other', ROOT, other))
+    else:  # the same config in another checkout
+        runs = tuple((name, root, config if rel.startswith('..') else
+                      osp.join(root, rel))
+                     for name, root in (('this', ROOT), ('other', other)))
+    sides, configs = {}, {}
+    for name, root, cfg in runs:
+        configs[name] = osp.relpath(cfg, root)
         sides[name] = subprocess.Popen(
             [sys.executable, osp.abspath(__file__), cfg, '--serve', root] +
             rest, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -286,8 +296,10 @@ def compare(args, argv):
             raise SystemExit(f'error: the {name} side did not start')
         where[name] = line.split(' ', 1)[1].strip()
     times = {name: [] for name in sides}
-    for _ in range(args.iters):
-        for name, proc in sides.items():
+    for i in range(args.iters):
+        # ABBA order: neither side always runs right after the other
+        for name in (('this', 'other') if i % 2 == 0 else ('other', 'this')):
+            proc = sides[name]
             proc.stdin.write('step\n')
             proc.stdin.flush()
             times[name].append(float(proc.stdout.readline()))
@@ -298,12 +310,12 @@ def compare(args, argv):
         peaks[name] = proc.stdout.readline().strip()
         proc.wait()
     med = {n: statistics.median(t) for n, t in times.items()}
-    print(f'config: {rel}; {args.iters} alternating steps after '
-          f'{args.warmup} warm-up steps each')
+    print(f'{args.iters} alternating steps after {args.warmup} warm-up '
+          'steps each')
     for name in sides:
         print(f'{name:>5}: {med[name]:8.1f} ms/iter median (min '
               f'{min(times[name]):.1f}, max {max(times[name]):.1f}); peak '
-              f'{peaks[name]}; {where[name]}')
+              f'{peaks[name]}; {configs[name]} in {where[name]}')
     print(f'ratio this / other: {med["this"] / med["other"]:.3f} '
           '(medians of the same run)')
 

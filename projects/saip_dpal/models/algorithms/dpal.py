@@ -1,5 +1,5 @@
 """DPAL: Dynamic Pattern Alignment Learning (distillation pretraining)."""
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Union
 
 import torch
 from mmengine.logging import print_log
@@ -7,11 +7,15 @@ from mmengine.logging import print_log
 from mmpretrain.models import BaseSelfSupervisor
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
+from ..utils.attention import unbind_qkv_attention
+from ..utils.compile_blocks import compile_blocks, parse_compile
 from ..utils.optim_step_cosine_ema import OptimStepCosineEMA
 from ..utils.reference_init import check_backbone_init, init_backbone
 from ..utils.shape_mask import pca_shape_mask
 from ..utils.teacher_checkpoints import load_teacher_weights
-from ..utils.teacher_precision import check_teacher_dtype, teacher_autocast
+from ..utils.teacher_precision import (check_teacher_dtype,
+                                       store_matmul_weights_in_bfloat16,
+                                       teacher_autocast, uses_bfloat16)
 from ..utils.token_grid import as_tokens, resize_patch_tokens, token_grid
 
 GLOBAL, LOCAL, RELATION = 0, 1, 2
@@ -79,10 +83,16 @@ class DPAL(BaseSelfSupervisor):
             over all optimizer steps; updated by :class:`EMAUpdateHook` (its
             step count is saved, so the schedule continues on resume).
         teacher_dtype (str, optional): ``'bfloat16'`` runs the frozen
-            teacher under bf16 autocast (inside an fp16 AMP step too) and
-            hands its tokens on in fp32; where the device has no fast bf16
-            (a CPU without AVX512-BF16 / AMX) it stays in the step's
-            precision, as with None (the default). See docs/fidelity.md.
+            teacher under bf16 autocast (inside an fp16 AMP step too), with
+            its linear and convolution weights stored in bf16 from the first
+            step on, and hands its tokens on in fp32; where the device has
+            no fast bf16 (a CPU without AVX512-BF16 / AMX) it stays in the
+            step's precision, as with None (the default). Fixed at
+            construction. See docs/fidelity.md.
+        compile (bool | dict): ``torch.compile`` the transformer blocks of
+            the ``student`` and / or the ``teacher``: True for both, or e.g.
+            ``dict(student=True, teacher=True, mode='max-autotune')`` (other
+            keys are ``torch.compile`` options). Defaults to False.
         data_preprocessor (dict, optional): Defaults to
             ``SelfSupDataPreprocessor`` (set mean/std in the config).
         init_cfg (dict, optional): Initialisation config of the student.
@@ -101,6 +111,7 @@ class DPAL(BaseSelfSupervisor):
                  backbone_init: str = 'reference',
                  ema: Optional[dict] = None,
                  teacher_dtype: Optional[str] = None,
+                 compile: Union[bool, dict] = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(
@@ -108,6 +119,7 @@ class DPAL(BaseSelfSupervisor):
             neck=neck,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
+        unbind_qkv_attention(self.backbone)
         self.teacher = MODELS.build(teacher)
         self.teacher.requires_grad_(False)
         self.teacher.eval()
@@ -121,6 +133,10 @@ class DPAL(BaseSelfSupervisor):
         self.ema_backbone = None if ema is None else OptimStepCosineEMA(
             self.backbone, **ema)
         self.teacher_dtype = check_teacher_dtype(teacher_dtype)
+        self._teacher_weights_bf16 = False
+        parts = dict(student=self.backbone, teacher=self.teacher)
+        for part, options in parse_compile(compile, tuple(parts)).items():
+            compile_blocks(parts[part], **options)
         # the teacher comes from teacher_checkpoint, not from our checkpoints
         self.register_state_dict_post_hook(_drop_teacher_weights)
         self.register_load_state_dict_pre_hook(_keep_teacher_weights)
@@ -166,7 +182,13 @@ class DPAL(BaseSelfSupervisor):
     def teacher_tokens(self, inputs: torch.Tensor) -> torch.Tensor:
         """Teacher tokens (B, 1 + N, Ct), cls (or pooled token) first; fp32
         when the teacher ran in bf16 (``teacher_dtype``)."""
-        with teacher_autocast(self.teacher_dtype, inputs.device.type):
+        device = inputs.device.type
+        if uses_bfloat16(self.teacher_dtype, device) and \
+                not self._teacher_weights_bf16:
+            # frozen: its matmul weights can live in bf16 (half the memory)
+            store_matmul_weights_in_bfloat16(self.teacher)
+            self._teacher_weights_bf16 = True
+        with teacher_autocast(self.teacher_dtype, device):
             tokens = as_tokens(self.teacher(inputs))
         return tokens if self.teacher_dtype is None else tokens.float()
 

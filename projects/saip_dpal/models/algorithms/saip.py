@@ -1,5 +1,5 @@
 """SAIP: Scale-Aware Image Pretraining (self-supervised, EMA teacher)."""
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -10,6 +10,8 @@ from mmpretrain.models import BaseSelfSupervisor
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from ..utils.anchor_mask import anchor_keep_ids
+from ..utils.attention import unbind_qkv_attention
+from ..utils.compile_blocks import compile_blocks, parse_compile
 from ..utils.optim_step_cosine_ema import OptimStepCosineEMA
 from ..utils.reference_init import check_backbone_init, init_backbone
 from ..utils.teacher_precision import (as_float32, check_teacher_dtype,
@@ -81,6 +83,11 @@ class SAIP(BaseSelfSupervisor):
             teacher's forward (no gradient) under bf16 autocast where the
             device computes bf16 natively, its outputs handed on in fp32;
             None (the default) keeps the step's precision.
+        compile (bool | dict): ``torch.compile`` the transformer blocks of
+            the ``student`` (backbone and reconstruction decoder) and / or
+            the EMA ``teacher``: True for both, or e.g.
+            ``dict(student=True, mode='max-autotune')`` (other keys are
+            ``torch.compile`` options). Defaults to False.
     """
 
     def __init__(self,
@@ -100,6 +107,7 @@ class SAIP(BaseSelfSupervisor):
                  backbone_init: str = 'reference',
                  ema: dict = dict(momentum=0.004, end_momentum=0.),
                  teacher_dtype: Optional[str] = None,
+                 compile: Union[bool, dict] = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(
@@ -108,6 +116,8 @@ class SAIP(BaseSelfSupervisor):
             head=head,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
+        unbind_qkv_attention(self.backbone)  # the teacher copies it below
+        unbind_qkv_attention(self.neck)
         self.search_head = MODELS.build(search_head)
         self.reconstruction_head = MODELS.build(reconstruction_head)
         self.loss_csm = MODELS.build(loss_csm)
@@ -126,6 +136,11 @@ class SAIP(BaseSelfSupervisor):
         self.patch_size = self.backbone.patch_embed.projection.stride[0]
         self.teacher = OptimStepCosineEMA(self._student_for_teacher(), **ema)
         self.teacher_dtype = check_teacher_dtype(teacher_dtype)
+        # after the teacher's copy: it gets its own compiled blocks
+        parts = dict(student=nn.ModuleList([self.backbone, self.neck]),
+                     teacher=self.teacher.module.backbone)
+        for part, options in parse_compile(compile, tuple(parts)).items():
+            compile_blocks(parts[part], **options)
 
     def _student_for_teacher(self) -> nn.ModuleDict:
         """The student parts the teacher mirrors (backbone, CSM head)."""

@@ -4,6 +4,7 @@ import functools
 from typing import Optional
 
 import torch
+import torch.nn as nn
 
 TEACHER_DTYPES = (None, 'bfloat16')
 
@@ -23,12 +24,31 @@ def check_teacher_dtype(value: Optional[str]) -> Optional[str]:
     return value
 
 
+def uses_bfloat16(dtype: Optional[str], device: str) -> bool:
+    """Whether a teacher with ``teacher_dtype=dtype`` runs in bf16 on
+    ``device``: only where the device computes bf16 natively."""
+    return dtype == 'bfloat16' and fast_bfloat16(device)
+
+
 def teacher_autocast(dtype: Optional[str], device: str):
-    """bf16 autocast when ``dtype == 'bfloat16'`` and ``device`` computes
-    bf16 natively; otherwise nothing changes (the step's precision)."""
-    if dtype is None or not fast_bfloat16(device):
+    """bf16 autocast when :func:`uses_bfloat16`; otherwise nothing changes
+    (the step's precision)."""
+    if not uses_bfloat16(dtype, device):
         return contextlib.nullcontext()
     return torch.autocast(device, dtype=torch.bfloat16)
+
+
+def store_matmul_weights_in_bfloat16(module: nn.Module) -> None:
+    """Keep the weights and biases of ``module``'s linear and convolution
+    layers in bf16, in place, for a frozen module run under bf16 autocast.
+
+    Autocast casts exactly these to bf16 on every call (the same rounding),
+    so outputs do not change; the fp32 copies and the per-call casts go.
+    Norm layers, position tables and tokens stay fp32.
+    """
+    for m in module.modules():
+        if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d)):
+            m.to(torch.bfloat16)
 
 
 def as_float32(outputs):
