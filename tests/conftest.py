@@ -46,6 +46,17 @@ def synthetic_root(tmp_path_factory):
 CONFIG_DIR = osp.join(ROOT, 'configs')
 
 
+class CodeRunningPickle:
+    """Unpickling this creates the file ``flag``: what a crafted checkpoint,
+    key list or LMDB value would do to an unsafe (full pickle) load."""
+
+    def __init__(self, flag):
+        self.flag = str(flag)
+
+    def __reduce__(self):
+        return (open, (self.flag, 'w'))
+
+
 def tiny_train_cfg(config, data_root, work_dir, max_iters=2, batch_size=2):
     """Load a shipped config and shrink it to a few CPU iterations.
 

@@ -9,7 +9,7 @@ import cv2
 import lmdb
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import CodeRunningPickle, ROOT
 
 from projects.saip_dpal.datasets import LUPersonLMDBDataset, read_key_file
 from projects.saip_dpal.utils import InputDataError
@@ -75,23 +75,13 @@ def test_key_file_from_the_sampler_is_checked_and_reproducible(
         unchecked[3]
 
 
-class _RunsCode:
-    """Unpickling this would create ``marker``."""
-
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (open, (self.marker, 'w'))
-
-
 def test_nothing_in_an_lmdb_or_a_key_file_is_unpickled(synthetic_root,
                                                        tmp_path):
     import shutil
     db = tmp_path / 'lmdb'
     shutil.copytree(synthetic_root / 'LUPerson-lmdb', db)
     marker = tmp_path / 'RAN'
-    payload = pickle.dumps(_RunsCode(str(marker)))
+    payload = pickle.dumps(CodeRunningPickle(str(marker)))
     env = lmdb.open(str(db), lock=False)
     with env.begin(write=True) as txn:  # some distributions ship this
         txn.put(b'__keys__', payload)

@@ -5,7 +5,8 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import ROOT, formatted, run_tool, tiny_train_cfg
+from conftest import (CodeRunningPickle, ROOT, formatted, run_tool,
+                      tiny_train_cfg)
 from mmengine.config import Config
 
 from projects.saip_dpal.utils import InputDataError, parse_config_text
@@ -178,16 +179,6 @@ def test_config_text_in_the_message_hub_is_checked(tmp_path):
     check_checkpoint_meta(ckpt, 'x.pth')  # plain values pass
 
 
-class _Payload:
-    """Would create ``flag`` if unpickled by a full (unsafe) load."""
-
-    def __init__(self, flag):
-        self.flag = flag
-
-    def __reduce__(self):
-        return (open, (self.flag, 'w'))
-
-
 @pytest.mark.parametrize('kind', ['pickled code', 'truncated'])
 def test_runner_names_an_unreadable_checkpoint(trained, synthetic_root,
                                                tmp_path, kind, capsys):
@@ -196,7 +187,7 @@ def test_runner_names_an_unreadable_checkpoint(trained, synthetic_root,
     marker = tmp_path / 'ran'
     path = tmp_path / 'bad.pth'
     if kind == 'pickled code':
-        torch.save(dict(trained[1], x=_Payload(str(marker))), path)
+        torch.save(dict(trained[1], x=CodeRunningPickle(str(marker))), path)
         reason = 'it pickles io.open, which is not allowed; nothing in it ' \
             'was run'
     else:

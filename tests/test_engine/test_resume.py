@@ -4,7 +4,7 @@ import pickle
 
 import pytest
 import torch
-from conftest import tiny_train_cfg
+from conftest import CodeRunningPickle, tiny_train_cfg
 from mmengine.runner import Runner
 
 MAE = 'mae_vit-tiny-p16_1xb16-4e_synthetic-lup.py'
@@ -39,23 +39,18 @@ def test_resume_continues_optimizer_and_iteration(synthetic_root, tmp_path):
                            last['state_dict']['backbone.cls_token'])
 
 
-class _NotAllowed:
-
-    def __reduce__(self):
-        return (print, ('this must never run',))
-
-
 def test_weights_only_still_refuses_other_globals(tmp_path):
-    """The allow-list is narrow: a pickle calling print() is rejected."""
+    """The allow-list is narrow: a pickle calling open() is rejected."""
     import projects.saip_dpal  # noqa: F401
     from mmengine.runner.checkpoint import _load_checkpoint
     path = tmp_path / 'evil.pth'
     with open(path, 'wb') as f:
-        pickle.dump({'state_dict': _NotAllowed()}, f)
+        pickle.dump({'state_dict': CodeRunningPickle(tmp_path / 'ran')}, f)
     with pytest.raises(pickle.UnpicklingError, match='Weights only load'):
         torch.load(path)
     with pytest.raises(pickle.UnpicklingError):
         _load_checkpoint(str(path))
+    assert not (tmp_path / 'ran').exists()
 
 
 def test_checkpoints_hold_only_allow_listed_globals(synthetic_root, tmp_path):

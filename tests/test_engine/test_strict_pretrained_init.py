@@ -4,7 +4,7 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import CONFIG_DIR, ROOT, run_tool
+from conftest import CONFIG_DIR, CodeRunningPickle, ROOT, run_tool
 from mmengine.config import Config
 
 from mmpretrain.models import SwinTransformer, VisionTransformer
@@ -121,20 +121,10 @@ def test_train_tool_prints_the_one_line(files, synthetic_root, tmp_path,
         f'error: init_cfg checkpoint {paths["raw"]} is a training checkpoint')
 
 
-class _Payload:
-    """Would create ``flag`` if unpickled by a full (unsafe) load."""
-
-    def __init__(self, flag):
-        self.flag = flag
-
-    def __reduce__(self):
-        return (open, (self.flag, 'w'))
-
-
 def test_pickled_code_is_refused_not_run(files, tmp_path):
     flag = tmp_path / 'ran'
     path = tmp_path / 'evil.pth'
-    torch.save(dict(state_dict=files[1], x=_Payload(str(flag))), path)
+    torch.save(dict(state_dict=files[1], x=CodeRunningPickle(str(flag))), path)
     with pytest.raises(InputDataError, match='evil.pth cannot be read '
                        'weights-only'):
         _vit(checkpoint=str(path)).init_weights()

@@ -11,7 +11,7 @@ import os.path as osp
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import CONFIG_DIR
+from conftest import CONFIG_DIR, CodeRunningPickle
 from mmengine.config import Config
 from mmpretrain.models.utils import resize_pos_embed
 from mmpretrain.registry import MODELS
@@ -327,20 +327,10 @@ def test_grid_difference_loads_from_file_but_not_a_non_square_source(
             in one_line_error(exc))
 
 
-class _Payload:
-    """Would create ``flag`` when unpickled by a full (unsafe) load."""
-
-    def __init__(self, flag):
-        self.flag = flag
-
-    def __reduce__(self):
-        return (open, (self.flag, 'w'))
-
-
 def test_loading_is_weights_only(tmp_path):
     state, _ = convert_path_state_dict(path_state_dict())
     flag = tmp_path / 'executed'
-    path = save({'state_dict': state, 'x': _Payload(str(flag))},
+    path = save({'state_dict': state, 'x': CodeRunningPickle(str(flag))},
                 tmp_path / 'evil.pth')
     with pytest.raises(InputDataError) as exc:
         load_teacher_weights(tiny_path_teacher(224), path)

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 import torch
-from conftest import ROOT, load_cli
+from conftest import ROOT, CodeRunningPickle, load_cli
 from mmpretrain.registry import MODELS
 
 import projects.saip_dpal  # noqa: F401
@@ -15,8 +15,7 @@ from projects.saip_dpal.models.utils.teacher_checkpoints import (
     load_teacher_weights, path_vit_teacher, solider_swin_teacher)
 
 sys.path.insert(0, osp.join(ROOT, 'tests', 'test_models'))
-from test_teachers import (_Payload, path_state_dict,  # noqa: E402
-                           solider_state_dict)
+from test_teachers import path_state_dict, solider_state_dict  # noqa: E402
 
 PATH_CLI = osp.join(ROOT, 'tools', 'model_converters', 'path2mmpretrain.py')
 SOLIDER_CLI = osp.join(ROOT, 'tools', 'model_converters',
@@ -105,7 +104,7 @@ def test_path_cli_refuses_bad_inputs_in_one_line(path_b, tmp_path, capsys):
 
     # weights-only: a pickle with another global is refused, not run
     flag = tmp_path / 'ran'
-    torch.save({'state_dict': short, 'x': _Payload(str(flag))},
+    torch.save({'state_dict': short, 'x': CodeRunningPickle(str(flag))},
                tmp_path / 'evil.pth')
     _, err = refuse(PATH_CLI, [tmp_path / 'evil.pth', dst], capsys)
     assert 'evil.pth cannot be read weights-only' in err

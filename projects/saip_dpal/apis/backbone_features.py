@@ -15,11 +15,11 @@ import torch
 import torch.nn as nn
 
 from ..utils.errors import InputDataError
+from ..utils.image_folder import find_images
 
 #: both methods pretrain on RGB images normalised with ImageNet statistics
 MEAN = (123.675, 116.28, 103.53)
 STD = (58.395, 57.12, 57.375)
-IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
 
 
 class BackboneFeatures(nn.Module):
@@ -66,6 +66,7 @@ def load_backbone(path: str,
 
     from mmpretrain.registry import MODELS
     from ..engine.strict_pretrained_init import load_all_weights
+    from ..models.utils.backbone_extraction import unscoped_type
     from .hvp_benchmark import read_backbone_file
     where = f'backbone file {os.fspath(path)}'
     state, recorded = read_backbone_file(path)
@@ -74,7 +75,7 @@ def load_backbone(path: str,
             f'{where} records no architecture (meta["backbone"]); extract '
             'it with tools/model_converters/extract_backbone.py')
     cfg = dict(recorded, init_cfg=None)
-    cfg['type'] = cfg['type'].rpartition('.')[2]
+    cfg['type'] = unscoped_type(cfg)
     if cfg['type'] == 'VisionTransformer':
         cfg.update(out_type='raw', out_indices=-1)
         if img_size is not None:
@@ -99,9 +100,7 @@ def image_files(inputs: Sequence[str]) -> List[str]:
     files = []
     for item in inputs:
         if osp.isdir(item):
-            files += sorted(
-                osp.join(root, f) for root, _, names in os.walk(item)
-                for f in names if f.lower().endswith(IMAGE_SUFFIXES))
+            files += find_images(item)
         elif osp.isfile(item):
             files.append(item)
         else:

@@ -63,17 +63,14 @@ def read_backbone_file(path: str) -> Tuple[dict, Optional[dict]]:
     return state, (ckpt.get('meta') or {}).get('backbone')
 
 
-def _plain_type(backbone: Mapping) -> str:
-    return backbone['type'].rpartition('.')[2]
-
-
 def check_backbone_fits(backbone: Mapping, state: Mapping,
                         where: str) -> None:
     """Raise one line when ``state`` does not load into ``backbone``
     (missing / unexpected keys, other widths). The position embedding may
     differ in length (it is resized on load)."""
     from mmpretrain.registry import MODELS
-    cfg = dict(backbone, type=_plain_type(backbone), init_cfg=None)
+    from ..models.utils.backbone_extraction import unscoped_type
+    cfg = dict(backbone, type=unscoped_type(backbone), init_cfg=None)
     model_state = MODELS.build(cfg).state_dict()
     missing = sorted(set(model_state) - set(state))
     unexpected = sorted(set(state) - set(model_state))
@@ -100,15 +97,16 @@ def use_backbone(cfg, path: Optional[str], task: str = 'task') -> None:
     ``None``, at a random initialisation. The file's weights must fit the
     config's backbone (one line if not); its recorded architecture then
     replaces the config's, which sets the attention head counts."""
+    from ..models.utils.backbone_extraction import unscoped_type
     backbone = cfg.model.backbone
     if path is None:
         backbone.init_cfg = None
         return
     state, arch = read_backbone_file(path)
-    if arch is not None and _plain_type(arch) != _plain_type(backbone):
+    if arch is not None and unscoped_type(arch) != unscoped_type(backbone):
         raise InputDataError(
-            f'{path} holds a {_plain_type(arch)}; the {task} config '
-            f'expects a {_plain_type(backbone)}')
+            f'{path} holds a {unscoped_type(arch)}; the {task} config '
+            f'expects a {unscoped_type(backbone)}')
     # the weights' shapes must be the config's (its heads and necks are
     # built for that width and depth); head counts do not show in shapes
     check_backbone_fits(backbone, state, f'{path} ({task})')

@@ -17,6 +17,7 @@ from typing import Iterable, List, Optional, Tuple
 from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
 from ..utils.errors import InputDataError
+from ..utils.image_folder import IMG_EXTENSIONS, find_images
 from .samplers.seeded_index import SeededItems
 
 #: LMDB entries that are not images (some distributions store a pickled key
@@ -130,16 +131,13 @@ def missing_keys(db_path: str, keys: List[str]) -> List[str]:
 
 
 def pack_folder(folder: str, db_path: str,
-                suffixes: Tuple[str, ...] = ('.jpg', '.jpeg', '.png')) -> int:
+                suffixes: Tuple[str, ...] = IMG_EXTENSIONS) -> int:
     """Write every image file under ``folder`` into a new LMDB at
     ``db_path``, keyed by its relative path without suffix, ``/`` -> ``_``
     (``city0/video0000/000001.jpg`` -> ``city0_video0000_000001``), the
     file's bytes as value. Returns the entry count."""
     import lmdb
-    files = sorted(
-        osp.relpath(osp.join(root, name), folder)
-        for root, _, names in os.walk(folder) for name in names
-        if name.lower().endswith(suffixes))
+    files = [osp.relpath(f, folder) for f in find_images(folder, suffixes)]
     size = sum(osp.getsize(osp.join(folder, f)) for f in files)
     env = lmdb.open(db_path, map_size=max(2 * size, 1 << 20) + (64 << 20),
                     lock=False)  # one writer; no lock file (same bytes)

@@ -1,5 +1,4 @@
 """A folder of arbitrary images to draw crowd-view canvases from."""
-import os
 import os.path as osp
 from typing import List
 
@@ -7,9 +6,7 @@ import mmcv
 import numpy as np
 
 from ...utils.errors import InputDataError
-
-IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.ppm', '.pgm', '.tif',
-                  '.tiff', '.webp')
+from ...utils.image_folder import find_images
 
 
 class CanvasPool:
@@ -26,10 +23,7 @@ class CanvasPool:
         if not osp.isdir(root):
             raise InputDataError(f'canvas folder not found: {root}')
         self.root = root
-        self.files: List[str] = sorted(
-            osp.join(dirpath, f) for dirpath, _, files in os.walk(
-                root, followlinks=True) for f in files
-            if f.lower().endswith(IMG_EXTENSIONS))
+        self.files: List[str] = find_images(root)
         if not self.files:
             raise InputDataError(f'no canvas images found under {root}')
 

@@ -2,9 +2,9 @@
 from typing import Sequence, Union
 
 import torch
-import torch.nn as nn
-import torch.nn.functional as F
 from mmpretrain.registry import MODELS
+
+from .attention_relation_loss import AttentionRelationLoss
 
 
 def token_relation_log_softmax(tokens: torch.Tensor) -> torch.Tensor:
@@ -18,16 +18,16 @@ def token_relation_log_softmax(tokens: torch.Tensor) -> torch.Tensor:
 
 
 @MODELS.register_module()
-class DPALRelationAlignLoss(nn.Module):
+class DPALRelationAlignLoss(AttentionRelationLoss):
     """KL(teacher || student) between token relation distributions.
 
     Each token's relation to all tokens of its sequence is
     ``softmax(T T^T / sqrt(Ct))`` for the teacher tokens and likewise for
-    the student's decoded tokens on the same (crowd) image. The KL
-    divergence is summed over the last axis and averaged over tokens and
-    batch; with several crowd outputs the losses are averaged. Computed in
-    fp32 with autocast disabled, from log-probabilities (no ``log(0)``);
-    the teacher side is detached.
+    the student's decoded tokens on the same (crowd) image; the KL is
+    :class:`AttentionRelationLoss`'s on these maps as log-probabilities
+    (summed over the last axis, averaged over tokens and batch, averaged
+    over several crowd outputs; fp32 with autocast disabled, the teacher
+    side detached).
 
     Args:
         loss_weight (float): Weight of the loss. Defaults to 1.0.
@@ -39,8 +39,7 @@ class DPALRelationAlignLoss(nn.Module):
     """
 
     def __init__(self, loss_weight: float = 1.0):
-        super().__init__()
-        self.loss_weight = loss_weight
+        super().__init__(log_input=True, loss_weight=loss_weight)
 
     def forward(
             self, student: Union[torch.Tensor, Sequence[torch.Tensor]],
@@ -53,15 +52,12 @@ class DPALRelationAlignLoss(nn.Module):
         if not students or len(students) != len(teachers):
             raise ValueError(f'{len(students)} student outputs for '
                              f'{len(teachers)} teacher outputs')
-        loss = 0.
+        for s, t in zip(students, teachers):
+            if s.shape != t.shape:
+                raise ValueError(f'student {tuple(s.shape)} does not '
+                                 f'match the teacher {tuple(t.shape)}')
         with torch.autocast(device_type=students[0].device.type,
                             enabled=False):
-            for s, t in zip(students, teachers):
-                if s.shape != t.shape:
-                    raise ValueError(f'student {tuple(s.shape)} does not '
-                                     f'match the teacher {tuple(t.shape)}')
-                log_t = token_relation_log_softmax(t.detach())
-                log_s = token_relation_log_softmax(s)
-                kl = F.kl_div(log_s, log_t, reduction='none', log_target=True)
-                loss = loss + kl.sum(dim=-1).mean()
-        return self.loss_weight * loss / len(students)
+            return super().forward(
+                [token_relation_log_softmax(t.detach()) for t in teachers],
+                [token_relation_log_softmax(s) for s in students])

@@ -114,6 +114,12 @@ def plain_backbone_cfg(checkpoint: Mapping,
     return backbone
 
 
+def unscoped_type(cfg: Dict) -> str:
+    """A module config's type without its registry scope
+    (``'mmpretrain.VisionTransformer'`` -> ``'VisionTransformer'``)."""
+    return cfg['type'].rpartition('.')[2]
+
+
 def patch_grid(img_size, patch_size: int = 16) -> Tuple[int, int]:
     """The ``(rows, cols)`` of patches of a ViT at ``img_size`` (h, w)."""
     size = (img_size, img_size) if isinstance(img_size, int) else img_size
