@@ -50,7 +50,7 @@ def cihp(synthetic_root, tmp_path_factory):
 def build_dataset(root, split, pipeline=()):
     from mmengine.registry import DefaultScope
 
-    import projects.saip_dpal  # noqa: F401
+    import projects.saip_dpal.parsing  # noqa: F401
     from mmseg.registry import DATASETS
     with DefaultScope.overwrite_default_scope('mmseg'):
         return DATASETS.build(
@@ -111,7 +111,7 @@ def test_bad_trees_are_one_line_errors(cihp, tmp_path):
 
 
 def test_config_recipe():
-    from projects.saip_dpal.datasets.transforms import LIP_SWAP_PAIRS
+    from projects.saip_dpal.parsing import LIP_SWAP_PAIRS
     cfg = load_scoped(CONFIG, 'mmseg')
     assert cfg.crop_size == (512, 512)
     assert cfg.model.data_preprocessor.size == (512, 512)

@@ -110,6 +110,7 @@ def test_mmseg_layer_decay_refuses_mmpretrain_vit():
 def _build_transform(**cfg):
     from mmengine.registry import DefaultScope
 
+    import projects.saip_dpal.parsing  # noqa: F401
     from mmseg.registry import TRANSFORMS
     with DefaultScope.overwrite_default_scope('mmseg'):
         return TRANSFORMS.build(dict(type='RandomFlipSwapLabels', **cfg))
@@ -211,9 +212,8 @@ def test_flip_test_swaps_left_right_channels():
     """A left arm (14) in the image is a right arm (15) in its mirror: the
     flipped view's 14/15 channels are swapped before averaging, the other
     classes are not; mmseg's own TTA model picks the wrong side."""
-    import projects.saip_dpal  # noqa: F401
     from mmseg.models import SegTTAModel
-    from projects.saip_dpal.models.segmentors import FlipSwapSegTTAModel
+    from projects.saip_dpal.parsing import FlipSwapSegTTAModel
     module = torch.nn.Module()  # what merging reads of the segmentor
     module.out_channels = 20
     module.test_step = None
@@ -236,3 +236,23 @@ def test_flip_test_swaps_left_right_channels():
     ).equal(merged.argmax(0).flatten())
     with pytest.raises(ValueError, match='outside the 10 classes'):
         ours.merge_preds(_views([(True, torch.zeros(10, 1, 1))]))
+
+
+def test_the_pretraining_plugin_does_not_load_mmseg():
+    """Importing ``projects.saip_dpal`` (pretraining, every config's
+    ``custom_imports``) leaves mmseg unloaded; the parsing configs import
+    ``projects.saip_dpal.parsing`` too."""
+    import subprocess
+    import sys
+
+    from conftest import CONFIG_DIR, ROOT
+    code = ('import sys, projects.saip_dpal; '
+            'print(sorted(m for m in sys.modules if m.startswith("mmseg")))')
+    out = subprocess.run([sys.executable, '-c', code], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == '[]'
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(
+        CONFIG_DIR, 'parsing/uper_dpal-vit-tiny_8xb4-150e_lip-576x384.py'))
+    assert 'projects.saip_dpal.parsing' in cfg.custom_imports.imports

@@ -11,7 +11,8 @@
 # Arch configs set the backbone arch / heads and the pretrained file.
 default_scope = 'mmseg'
 custom_imports = dict(
-    imports=['projects.saip_dpal', 'mmpretrain.models'],
+    imports=['projects.saip_dpal', 'projects.saip_dpal.parsing',
+             'mmpretrain.models'],
     allow_failed_imports=False)
 
 # runtime

@@ -1,4 +1,3 @@
-from .cihp_dataset import CIHPDataset
 from .lup_person_dataset import LUPersonDataset
 from .lup_person_lmdb import (LUPersonLMDBDataset, read_key_file,
                               write_key_file)
@@ -9,7 +8,7 @@ from .samplers import IdentityBalancedSampler
 from .transforms import *  # noqa: F401,F403
 
 __all__ = [
-    'CIHPDataset', 'IdentityBalancedSampler', 'LUPersonDataset',
+    'IdentityBalancedSampler', 'LUPersonDataset',
     'LUPersonLMDBDataset', 'read_key_file', 'write_key_file',
     'MSMT17Dataset', 'Market1501Dataset', 'PA100KDataset'
 ]

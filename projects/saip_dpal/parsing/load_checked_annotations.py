@@ -3,7 +3,7 @@ import numpy as np
 from mmseg.datasets.transforms import LoadAnnotations
 from mmseg.registry import TRANSFORMS
 
-from ...utils.errors import InputDataError
+from ..utils.errors import InputDataError
 
 
 @TRANSFORMS.register_module()

@@ -6,7 +6,7 @@ import torch
 from mmseg.models import SegTTAModel
 from mmseg.registry import MODELS
 from mmseg.utils import SampleList
-from ...datasets.transforms.parsing_flip import LIP_SWAP_PAIRS
+from .parsing_flip import LIP_SWAP_PAIRS
 
 
 @MODELS.register_module()

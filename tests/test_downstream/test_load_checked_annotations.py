@@ -5,7 +5,7 @@ import pytest
 
 
 def _load(tmp_path, labels):
-    from projects.saip_dpal.datasets.transforms import LoadCheckedAnnotations
+    from projects.saip_dpal.parsing import LoadCheckedAnnotations
     path = tmp_path / 'mask.png'
     cv2.imwrite(str(path), np.array(labels, np.uint8).reshape(2, -1))
     load = LoadCheckedAnnotations(num_classes=20)
