@@ -1,2 +1,2 @@
 # Short name of dpal_soliderb_swin-tiny_8xb256-amp-200e_lup1m.py.
-_base_ = ['./dpal_soliderb_swin-tiny_8xb256-amp-200e_lup1m.py']
+_base_ = ['./dpal/dpal_soliderb_swin-tiny_8xb256-amp-200e_lup1m.py']

@@ -1,2 +1,2 @@
 # Short name of saip_vit-tiny-p16_8xb64-accum4-amp-300e_lup1m.py.
-_base_ = ['./saip_vit-tiny-p16_8xb64-accum4-amp-300e_lup1m.py']
+_base_ = ['./saip/saip_vit-tiny-p16_8xb64-accum4-amp-300e_lup1m.py']

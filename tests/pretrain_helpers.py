@@ -13,9 +13,9 @@ DPAL_ALIASES = [
     'dpal_pathl_vit-tiny.py', 'dpal_pathl_vit-base.py',
     'dpal_solider_swin-tiny.py', 'dpal_solider_swin-small.py'
 ]
-DPAL_DEMO = 'dpal_pathb_vit-tiny-p16_1xb16-2e_synthetic-lup.py'
+DPAL_DEMO = 'dpal/dpal_pathb_vit-tiny-p16_1xb16-2e_synthetic-lup.py'
 SAIP_CONFIGS = ['saip_vit-tiny.py', 'saip_vit-small.py']
-SAIP_DEMO = 'saip_vit-tiny-p16_1xb8-2e_synthetic-lup.py'
+SAIP_DEMO = 'saip/saip_vit-tiny-p16_1xb8-2e_synthetic-lup.py'
 TINY_SIZES = dict(global_pipeline=(64, 32), second_global_pipeline=(64, 32),
                   local_pipeline=(32, 32), canvas_pipeline=(64, 64))
 

@@ -30,8 +30,8 @@ from projects.saip_dpal.models.utils import export_backbone  # noqa: E402
 
 DEMO_CONFIGS = [
     osp.join(ROOT, 'configs', name)
-    for name in ('dpal_pathb_vit-tiny-p16_1xb16-2e_synthetic-lup.py',
-                 'saip_vit-tiny-p16_1xb8-2e_synthetic-lup.py')
+    for name in ('dpal/dpal_pathb_vit-tiny-p16_1xb16-2e_synthetic-lup.py',
+                 'saip/saip_vit-tiny-p16_1xb8-2e_synthetic-lup.py')
 ]
 DEMO_TASKS = ('pose', 'parsing', 'reid')
 FINETUNE_EPOCHS = 4

@@ -5,7 +5,7 @@ import os.path as osp
 
 from conftest import tiny_train_cfg
 
-MAE = 'mae_vit-tiny-p16_1xb16-4e_synthetic-lup.py'
+MAE = 'mae/mae_vit-tiny-p16_1xb16-4e_synthetic-lup.py'
 
 
 def test_config_is_one_console_line_and_whole_in_the_log_file(

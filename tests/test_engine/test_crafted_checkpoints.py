@@ -11,7 +11,7 @@ from mmengine.config import Config
 
 from projects.saip_dpal.utils import InputDataError, parse_config_text
 
-MAE = 'mae_vit-tiny-p16_1xb16-4e_synthetic-lup.py'
+MAE = 'mae/mae_vit-tiny-p16_1xb16-4e_synthetic-lup.py'
 REID = 'reid/reid_dpal-vit-tiny_1xb16-2e_synthetic-market1501-256x128.py'
 
 
@@ -31,7 +31,7 @@ def _payloads(marker):
 #: one config per family of bases (``pretty_text`` is about 1 s each)
 FAMILIES = [
     'dpal_pathb_vit-tiny.py', 'dpal_solider_swin-tiny.py', 'saip_vit-tiny.py',
-    'dpal_pathb_vit-tiny-p16_1xb16-2e_synthetic-lup.py', MAE,
+    'dpal/dpal_pathb_vit-tiny-p16_1xb16-2e_synthetic-lup.py', MAE,
     'pose/td-hm_dpal-vit-tiny_8xb64-210e_coco-256x192.py',
     'pose/td-hm_dpal-swin-tiny_8xb64-210e_coco-256x192.py',
     'parsing/uper_dpal-vit-tiny_8xb4-150e_cihp-512x512.py', REID,

@@ -91,7 +91,7 @@ def test_hook_arguments():
 def test_train_tool_prints_one_line(synthetic_root, tmp_path):
     """A zero std makes every input infinite: the first loss is NaN."""
     from conftest import tiny_train_cfg
-    cfg = tiny_train_cfg('mae_vit-tiny-p16_1xb16-4e_synthetic-lup.py',
+    cfg = tiny_train_cfg('mae/mae_vit-tiny-p16_1xb16-4e_synthetic-lup.py',
                          synthetic_root, tmp_path / 'w', max_iters=3)
     cfg.model.data_preprocessor.std = [0., 0., 0.]
     cfg.dump(str(tmp_path / 'config.py'))

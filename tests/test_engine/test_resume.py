@@ -7,7 +7,7 @@ import torch
 from conftest import CodeRunningPickle, tiny_train_cfg
 from mmengine.runner import Runner
 
-MAE = 'mae_vit-tiny-p16_1xb16-4e_synthetic-lup.py'
+MAE = 'mae/mae_vit-tiny-p16_1xb16-4e_synthetic-lup.py'
 
 
 def _adamw_steps(ckpt):

@@ -12,7 +12,7 @@ import torch
 from conftest import ROOT
 
 TOOL = osp.join(ROOT, 'tools/analysis_tools/benchmark_pretrain.py')
-SAIP_DEMO_REL = 'configs/saip_vit-tiny-p16_1xb8-2e_synthetic-lup.py'
+SAIP_DEMO_REL = 'configs/saip/saip_vit-tiny-p16_1xb8-2e_synthetic-lup.py'
 SAIP_DEMO = osp.join(ROOT, SAIP_DEMO_REL)
 
 

@@ -15,9 +15,9 @@ TOOLS = ['tools/train.py', 'tools/test.py', 'tools/run_demo.py',
          'tools/analysis_tools/extract_features.py',
          'tools/deployment/pytorch2onnx.py',
          'tools/dataset_converters/sample_lup1m.py']
-MAE = 'configs/mae_vit-tiny-p16_1xb16-4e_synthetic-lup.py'
-DPAL_DEMO = 'configs/dpal_pathb_vit-tiny-p16_1xb16-2e_synthetic-lup.py'
-SAIP_DEMO = 'configs/saip_vit-tiny-p16_1xb8-2e_synthetic-lup.py'
+MAE = 'configs/mae/mae_vit-tiny-p16_1xb16-4e_synthetic-lup.py'
+DPAL_DEMO = 'configs/dpal/dpal_pathb_vit-tiny-p16_1xb16-2e_synthetic-lup.py'
+SAIP_DEMO = 'configs/saip/saip_vit-tiny-p16_1xb8-2e_synthetic-lup.py'
 
 
 def run(args, cwd, **kwargs):
@@ -43,6 +43,26 @@ def test_missing_config_is_one_clear_line(tool, tmp_path):
     assert out.stderr.strip().splitlines()[-1].endswith(
         'error: config file not found: configs/nope.py')
     assert 'Traceback' not in out.stderr
+
+
+def test_old_flat_config_paths_still_load(capsys):
+    """The pretraining configs moved into configs/{dpal,saip,mae}/; the
+    paths users have (configs/NAME.py) keep loading, with a note."""
+    import argparse
+
+    from projects.saip_dpal.utils.runner_cli import load_config, moved_config
+    old = osp.join(ROOT, 'configs',
+                   'dpal_pathb_vit-tiny-p16_8xb256-amp-200e_lup1m.py')
+    new = osp.join(ROOT, 'configs', 'dpal',
+                   'dpal_pathb_vit-tiny-p16_8xb256-amp-200e_lup1m.py')
+    assert not osp.exists(old) and moved_config(old) == new
+    assert moved_config(osp.join(ROOT, 'configs', 'dpal_pathb_nope.py')) \
+        is None
+    assert moved_config(osp.join(ROOT, 'configs', 'pose', 'dpal_x.py')) \
+        is None
+    cfg = load_config(argparse.ArgumentParser(), old)
+    assert cfg.filename == new
+    assert capsys.readouterr().out.strip() == f'{old} is now {new}'
 
 
 def test_unwritable_work_dir_fails_before_training(tmp_path):
@@ -118,8 +138,8 @@ def test_corrupt_image_stops_training_with_one_line(tmp_path):
 def test_resume_with_nothing_to_resume_is_an_error(synthetic_root, tmp_path,
                                                    capsys):
     from conftest import run_tool, tiny_train_cfg
-    cfg = tiny_train_cfg(osp.basename(MAE), synthetic_root, tmp_path / 'w',
-                         max_iters=1)
+    cfg = tiny_train_cfg(osp.relpath(MAE, 'configs'), synthetic_root,
+                         tmp_path / 'w', max_iters=1)
     cfg.dump(str(tmp_path / 'config.py'))
     config = tmp_path / 'config.py'
     code, err = run_tool('tools/train.py', [config, '--resume'], capsys)

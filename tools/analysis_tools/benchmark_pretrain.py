@@ -264,6 +264,15 @@ def serve(args):
             return
 
 
+def _in_checkout(root, rel):
+    """``root/rel``; in a checkout from before the pretraining configs moved
+    into ``configs/METHOD/``, the flat ``configs/NAME.py`` of the same
+    name."""
+    path = osp.join(root, rel)
+    flat = osp.join(root, 'configs', osp.basename(rel))
+    return flat if not osp.isfile(path) and osp.isfile(flat) else path
+
+
 def compare(args, argv):
     """Alternate steps of this checkout and ``args.compare_with``."""
     import statistics
@@ -278,7 +287,7 @@ def compare(args, argv):
         runs = (('this', ROOT, config), ('other', ROOT, other))
     else:  # the same config in another checkout
         runs = tuple((name, root, config if rel.startswith('..') else
-                      osp.join(root, rel))
+                      _in_checkout(root, rel))
                      for name, root in (('this', ROOT), ('other', other)))
     sides, configs = {}, {}
     for name, root, cfg in runs:

@@ -38,6 +38,10 @@ def _plain(value, root: str):
         return {str(k): _plain(v, root) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v, root) for v in value]
+    if isinstance(value, str) and value.startswith(root):
+        # 'configs/dpal/../../data/' and 'configs/../data/' are one path
+        tail = '/' if value.endswith('/') else ''
+        return '<root>' + osp.normpath(value)[len(root):] + tail
     if isinstance(value, str):
         return value.replace(root, '<root>')
     if value is None or isinstance(value, (bool, int, float)):

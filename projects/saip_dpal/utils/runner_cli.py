@@ -2,6 +2,7 @@
 import argparse
 import os
 import os.path as osp
+from typing import Optional
 
 import torch
 from mmengine.config import Config, DictAction
@@ -34,10 +35,32 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
+#: the method folders the pretraining configs moved into from ``configs/``
+METHOD_CONFIG_DIRS = ('dpal', 'saip', 'mae')
+
+
+def moved_config(path: str) -> Optional[str]:
+    """Where a config that ``configs/NAME.py`` named before the pretraining
+    configs moved lives now (``configs/METHOD/NAME.py``, METHOD the name's
+    first word); None if it did not move."""
+    folder, name = osp.split(path)
+    method = name.split('_', 1)[0]
+    if osp.basename(osp.abspath(folder)) != 'configs' or \
+            method not in METHOD_CONFIG_DIRS:
+        return None
+    moved = osp.join(folder, method, name)
+    return moved if osp.isfile(moved) else None
+
+
 def load_config(parser: argparse.ArgumentParser, path: str) -> Config:
-    """Load a config or stop with one line naming the missing file."""
+    """Load a config (an old flat path of a pretraining config too) or stop
+    with one line naming the missing file."""
     if not osp.isfile(path):
-        parser.error(f'config file not found: {path}')
+        moved = moved_config(path)
+        if moved is None:
+            parser.error(f'config file not found: {path}')
+        print(f'{path} is now {moved}', flush=True)
+        path = moved
     return Config.fromfile(path)
 
 

@@ -18,7 +18,10 @@ from ..utils.teacher_precision import (check_teacher_dtype,
                                        teacher_autocast, uses_bfloat16)
 from ..utils.token_grid import as_tokens, resize_patch_tokens, token_grid
 
-GLOBAL, LOCAL, RELATION = 0, 1, 2
+#: the gate targets of the three alignments: the pattern class the decoder's
+#: gate is trained to predict for their tokens (the decoding itself mixes the
+#: experts by the gate's softmax, whatever the target)
+GLOBAL_TARGET, LOCAL_TARGET, RELATION_TARGET = 0, 1, 2
 
 
 def _drop_teacher_weights(module, state_dict, prefix, local_metadata):
@@ -227,9 +230,9 @@ class DPAL(BaseSelfSupervisor):
         s_crowd = self._student_on_grid(crowd, crowd_grid)
 
         cls_tokens = torch.cat([s_global[:, :1], s_local_cls])
-        dec_global = self.neck(cls_tokens, GLOBAL)
-        dec_local = self.neck(s_global[:, 1:], LOCAL)
-        dec_relation = self.neck(s_crowd, RELATION)
+        dec_global = self.neck(cls_tokens, GLOBAL_TARGET)
+        dec_local = self.neck(s_global[:, 1:], LOCAL_TARGET)
+        dec_relation = self.neck(s_crowd, RELATION_TARGET)
         decoded = (dec_global, dec_local, dec_relation)
         # the reference decodes each view's cls separately: 1 + n_local
         # calls for the global pattern, one each for local and relation;

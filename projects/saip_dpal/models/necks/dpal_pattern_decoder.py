@@ -150,19 +150,23 @@ class DPALPatternDecoder(BaseModule):
         return self.gate_fc(self.gate_attn(token, x1)).squeeze(1)
 
     def forward(self, x: torch.Tensor,
-                pattern: Union[int, torch.Tensor]) -> Dict[str, torch.Tensor]:
-        """Decode tokens for one pattern.
+                gate_target: Union[int,
+                                   torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """Decode tokens; the experts are mixed by the gate's own softmax,
+        ``gate_target`` is only what its cross-entropy is trained towards.
 
         Args:
             x (Tensor): Student tokens (B, N, Cs).
-            pattern (int | Tensor): Pattern index in [0, P), or per-sample
-                indices (B,), the target of the gate's cross-entropy.
+            gate_target (int | Tensor): Pattern index in [0, P), or per-sample
+                indices (B,): the target of the gate's cross-entropy (it
+                does not choose the route).
 
         Returns:
             dict[str, Tensor]:
             - ``out``: decoded tokens (B, N, Ct);
             - ``gate_logits``: (B, P);
-            - ``loss_gate``: gate cross-entropy against ``pattern``, scalar;
+            - ``loss_gate``: gate cross-entropy against ``gate_target``,
+              scalar;
             - ``loss_expert_reg``: expert regulariser, scalar;
             - ``mixed_expert``: the mixed expert W (B, C, Ct), fp32.
         """
@@ -170,12 +174,12 @@ class DPALPatternDecoder(BaseModule):
         x1 = self.token_norm(x0 + self.token_attn(x0))
 
         logits = self.gate(x1)
-        if isinstance(pattern, torch.Tensor):
-            target = pattern.to(device=logits.device, dtype=torch.long)
+        if isinstance(gate_target, torch.Tensor):
+            target = gate_target.to(device=logits.device, dtype=torch.long)
             target = target.expand(logits.shape[0])
         else:
             target = torch.full((logits.shape[0], ),
-                                int(pattern),
+                                int(gate_target),
                                 dtype=torch.long,
                                 device=logits.device)
         loss_gate = F.cross_entropy(logits.float(), target)

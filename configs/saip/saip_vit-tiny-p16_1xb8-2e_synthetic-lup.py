@@ -2,7 +2,7 @@
 # half resolution with a small decoder and projection, 2 epochs, CPU.
 _base_ = ['./saip_vit-tiny-p16_8xb64-accum4-amp-300e_lup1m.py']
 
-data_root = '{{ fileDirname }}/../data/synthetic/'
+data_root = '{{ fileDirname }}/../../data/synthetic/'
 global_size, local_size, ref_size = (128, 64), (64, 32), (112, 112)
 # the full config's views (crops, augmentations, paste boxes) at these sizes
 # with 3 local crops and the synthetic canvases

@@ -4,12 +4,12 @@
 #   tools/dist_train.sh configs/dpal_pathb_swin-small.py 8
 # The teacher weights must be converted first (tools/model_converters/).
 _base_ = [
-    '_base_/default_runtime.py',
-    '_base_/datasets/lup1m_dpal.py',
-    '_base_/schedules/dpal_adamw-amp_200e.py',
-    '_base_/models/dpal.py',
-    '_base_/models/dpal_students.py',
-    '_base_/models/teacher_pathb.py',
+    '../_base_/default_runtime.py',
+    '../_base_/datasets/lup1m_dpal.py',
+    '../_base_/schedules/dpal_adamw-amp_200e.py',
+    '../_base_/models/dpal.py',
+    '../_base_/models/dpal_students.py',
+    '../_base_/models/teacher_pathb.py',
 ]
 model = dict(
     backbone={{_base_.swin_small}},

@@ -4,7 +4,7 @@
 # model.teacher_checkpoint to distil a real one.
 _base_ = ['./dpal_pathb_vit-tiny-p16_8xb256-amp-200e_lup1m.py']
 
-data_root = '{{ fileDirname }}/../data/synthetic/'
+data_root = '{{ fileDirname }}/../../data/synthetic/'
 global_size, local_size, crowd_size = (128, 64), (64, 48), (128, 128)
 # the full config's views (crops, augmentations, crowd canvas) at these
 # sizes with the synthetic canvases

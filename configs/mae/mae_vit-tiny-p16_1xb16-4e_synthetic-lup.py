@@ -1,7 +1,9 @@
 # A small MAE baseline on the synthetic LUPerson crops: the foundation's
 # smoke config (CPU in minutes). Square 96x96 crops: MAE's sin-cos position
 # embeddings assume a square grid (6x6 patches here).
-_base_ = ['./_base_/default_runtime.py', './_base_/datasets/synthetic_lup.py']
+_base_ = [
+    '../_base_/default_runtime.py', '../_base_/datasets/synthetic_lup.py'
+]
 
 img_size = 96
 model = dict(
