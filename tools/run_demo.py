@@ -22,7 +22,7 @@ if ROOT not in sys.path:
 from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from projects.saip_dpal.apis import (  # noqa: E402
+from projects.saip_dpal.benchmarks import (  # noqa: E402
     HVP_TASKS, format_hvp_table, run_hvp_benchmark)
 from projects.saip_dpal.datasets.synthetic import (  # noqa: E402
     format_summary, generate_synthetic_humans)

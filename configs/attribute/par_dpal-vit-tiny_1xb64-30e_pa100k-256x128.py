@@ -7,7 +7,8 @@
 #       configs/attribute/par_dpal-vit-tiny_1xb64-30e_pa100k-256x128.py \
 #       --cfg-options model.backbone.init_cfg.checkpoint=backbone.pth
 _base_ = [
-    '../_base_/default_runtime.py', '../_base_/models/dpal_vit-tiny_cls.py'
+    '../_base_/default_runtime.py',
+    '../_base_/downstream/image-classifier_vit-tiny_256x128.py'
 ]
 
 data_root = 'data/PA-100K/'

@@ -6,7 +6,8 @@
 #       configs/reid/reid_dpal-vit-tiny_1xb64-120e_market1501-256x128.py \
 #       --cfg-options model.backbone.init_cfg.checkpoint=backbone.pth
 _base_ = [
-    '../_base_/default_runtime.py', '../_base_/models/dpal_vit-tiny_cls.py'
+    '../_base_/default_runtime.py',
+    '../_base_/downstream/image-classifier_vit-tiny_256x128.py'
 ]
 
 data_root = 'data/Market-1501/'

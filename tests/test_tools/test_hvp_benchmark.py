@@ -12,8 +12,9 @@ import torch
 from conftest import ROOT
 from downstream_helpers import build_scoped, restore_default_scope  # noqa
 
-from projects.saip_dpal.apis import (HVP_TASKS, finetune_config,
-                                     read_backbone_file)
+from projects.saip_dpal.benchmarks import HVP_TASKS, finetune_config
+from projects.saip_dpal.models.utils.backbone_extraction import \
+    read_backbone_file
 from projects.saip_dpal.utils import InputDataError
 
 SAIP_TINY = dict(type='VisionTransformer', arch='deit-tiny',

@@ -42,7 +42,7 @@ def parse_backbones(parser, specs):
 
 
 def parse_args(argv=None):
-    from projects.saip_dpal.apis import HVP_TASKS
+    from projects.saip_dpal.benchmarks import HVP_TASKS
     parser = argparse.ArgumentParser(
         description='Fine-tune backbones on pose / parsing / ReID / '
         'attributes (synthetic data) and print the metrics side by side.')
@@ -68,7 +68,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     import projects.saip_dpal  # noqa: F401  (registers, allow-lists)
-    from projects.saip_dpal.apis import format_hvp_table, run_hvp_benchmark
+    from projects.saip_dpal.benchmarks import (format_hvp_table,
+                                               run_hvp_benchmark)
     from projects.saip_dpal.utils import InputDataError, one_line
     parser, args = parse_args(argv)
     try:

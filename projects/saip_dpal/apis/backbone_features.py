@@ -66,8 +66,8 @@ def load_backbone(path: str,
 
     from mmpretrain.registry import MODELS
     from ..engine.strict_pretrained_init import load_all_weights
-    from ..models.utils.backbone_extraction import unscoped_type
-    from .hvp_benchmark import read_backbone_file
+    from ..models.utils.backbone_extraction import (read_backbone_file,
+                                                    unscoped_type)
     where = f'backbone file {os.fspath(path)}'
     state, recorded = read_backbone_file(path)
     if not isinstance(recorded, dict) or 'type' not in recorded:

@@ -114,6 +114,17 @@ def plain_backbone_cfg(checkpoint: Mapping,
     return backbone
 
 
+def read_backbone_file(path: str) -> Tuple[dict, Optional[dict]]:
+    """(state dict, plain backbone config or None) of an extracted file
+    (:func:`export_backbone`), loaded weights-only."""
+    from .teacher_checkpoints import load_checkpoint_weights_only
+    ckpt = load_checkpoint_weights_only(path, what='backbone file')
+    if not isinstance(ckpt, Mapping):
+        raise InputDataError(f'{path} is not a backbone file (a dict)')
+    state = ckpt.get('state_dict', ckpt)
+    return state, (ckpt.get('meta') or {}).get('backbone')
+
+
 def unscoped_type(cfg: Dict) -> str:
     """A module config's type without its registry scope
     (``'mmpretrain.VisionTransformer'`` -> ``'VisionTransformer'``)."""

@@ -1,8 +1,9 @@
-# A DPAL ViT-Ti student as an mmpretrain ImageClassifier backbone at
-# 256x128 (the ReID and attribute recipes; the child adds the head). The
+# A pretrained ViT-Ti (a DPAL or SAIP student) as the backbone of an
+# mmpretrain ImageClassifier at 256x128 (the ReID and attribute recipes; the
+# child adds the head). The
 # backbone starts from an extracted student (tools/model_converters/
 # extract_backbone.py); set model.backbone.init_cfg.checkpoint.
-_base_ = ['./dpal_students.py']
+_base_ = ['../models/dpal_students.py']
 
 img_size = (256, 128)  # (h, w)
 model = dict(

@@ -18,6 +18,8 @@ from contextlib import nullcontext, redirect_stdout
 from dataclasses import dataclass
 from typing import Callable, Dict, Mapping, Optional, Sequence, Tuple
 
+from ..models.utils.backbone_extraction import (read_backbone_file,
+                                                unscoped_type)
 from ..utils.errors import InputDataError
 from ..utils.model_zoo import zoo_root
 from ..utils.runner_cli import merge_moving_data_roots
@@ -52,24 +54,12 @@ HVP_TASKS: Dict[str, HVPTask] = OrderedDict(
         'PA-100K', (('attribute/mA', 'attr mA', 1.), )))
 
 
-def read_backbone_file(path: str) -> Tuple[dict, Optional[dict]]:
-    """(state dict, plain backbone config or None) of an extracted file."""
-    from ..models.utils.teacher_checkpoints import \
-        load_checkpoint_weights_only
-    ckpt = load_checkpoint_weights_only(path, what='backbone file')
-    if not isinstance(ckpt, Mapping):
-        raise InputDataError(f'{path} is not a backbone file (a dict)')
-    state = ckpt.get('state_dict', ckpt)
-    return state, (ckpt.get('meta') or {}).get('backbone')
-
-
 def check_backbone_fits(backbone: Mapping, state: Mapping,
                         where: str) -> None:
     """Raise one line when ``state`` does not load into ``backbone``
     (missing / unexpected keys, other widths). The position embedding may
     differ in length (it is resized on load)."""
     from mmpretrain.registry import MODELS
-    from ..models.utils.backbone_extraction import unscoped_type
     cfg = dict(backbone, type=unscoped_type(backbone), init_cfg=None)
     model_state = MODELS.build(cfg).state_dict()
     missing = sorted(set(model_state) - set(state))
@@ -97,7 +87,6 @@ def use_backbone(cfg, path: Optional[str], task: str = 'task') -> None:
     ``None``, at a random initialisation. The file's weights must fit the
     config's backbone (one line if not); its recorded architecture then
     replaces the config's, which sets the attention head counts."""
-    from ..models.utils.backbone_extraction import unscoped_type
     backbone = cfg.model.backbone
     if path is None:
         backbone.init_cfg = None
