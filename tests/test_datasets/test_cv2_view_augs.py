@@ -74,6 +74,10 @@ def test_grayscale_and_blur_close_to_pillow(images):
     d = _both(dict(type='RandomGrayscale', **GRAY),
               dict(type='CV2RandomGrayscale', **GRAY), images, (128, 96))
     assert d.max() <= 1  # rounded, where mmcv truncates
+    with pytest.raises(ValueError, match='ITU-R 601'):
+        TRANSFORMS.build(dict(GRAY, type='CV2RandomGrayscale',
+                              channel_weights=(1., 1., 1.)))
+    assert TRANSFORMS.build(dict(type='CV2RandomGrayscale')).prob == 0.1
     d = _both(dict(type='GaussianBlur', **BLUR),
               dict(type='CV2GaussianBlur', **BLUR), images, (128, 96))
     assert d.mean() < 0.6 and np.percentile(d, 99) <= 3, d.mean()

@@ -83,7 +83,23 @@ class CV2ColorJitter(ColorJitter):
 class CV2RandomGrayscale(RandomGrayscale):
     """mmcv's ``RandomGrayscale`` for 3-channel BGR input with the ITU-R
     601 weights (0.114, 0.587, 0.299 on B, G, R), rounded instead of
-    truncated."""
+    truncated; other ``channel_weights`` are refused."""
+
+    def __init__(self,
+                 prob: float = 0.1,
+                 keep_channels: bool = False,
+                 channel_weights: Tuple[float, ...] = (0.114, 0.587, 0.299),
+                 color_format: str = 'bgr') -> None:
+        if color_format != 'bgr':
+            raise ValueError('CV2RandomGrayscale takes BGR images')
+        super().__init__(prob, keep_channels, channel_weights, color_format)
+        weights = np.asarray(self.channel_weights, dtype=np.float64)
+        if weights.shape != (3, ) or not np.allclose(
+                weights / weights.sum(), (0.114, 0.587, 0.299), atol=2e-3):
+            raise ValueError('CV2RandomGrayscale computes the ITU-R 601 '
+                             'grey (B, G, R weights 0.114, 0.587, 0.299), '
+                             f'not channel_weights={self.channel_weights}; '
+                             'use RandomGrayscale for other weights')
 
     def transform(self, results: dict) -> dict:
         if self._random_prob() < self.prob:
