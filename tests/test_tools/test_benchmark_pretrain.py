@@ -57,3 +57,14 @@ def test_profile_lists_the_operators_by_self_time(capsys):
     printed = capsys.readouterr().out
     assert printed.startswith('profile of 2 steps, by self_cpu_time_total')
     assert 'aten::mm' in printed
+
+
+def test_an_old_flat_config_path_is_followed(capsys):
+    """As tools/train.py: configs/NAME.py of a moved pretraining config is
+    read from configs/METHOD/NAME.py, with a note."""
+    from conftest import load_cli
+    tool = load_cli(TOOL)
+    old = osp.join(ROOT, 'configs', osp.basename(SAIP_DEMO))
+    args = tool.parse_args([old])
+    assert args.config == SAIP_DEMO and args.config_given == old
+    assert capsys.readouterr().out.strip() == f'{old} is now {SAIP_DEMO}'

@@ -69,8 +69,14 @@ def parse_args(argv=None):
     parser.add_argument('--serve', metavar='CHECKOUT',
                         help=argparse.SUPPRESS)  # one side of a comparison
     args = parser.parse_args(argv)
+    args.config_given = args.config
     if not osp.isfile(args.config):
-        parser.error(f'config file not found: {args.config}')
+        # an old flat path of a pretraining config; not for --serve, whose
+        # paths exist and which must import its own checkout, not this one
+        if args.serve:
+            parser.error(f'config file not found: {args.config}')
+        from projects.saip_dpal.utils.runner_cli import config_path
+        args.config = config_path(parser, args.config)
     return args
 
 
@@ -126,6 +132,19 @@ def merge_options(cfg, options):
     merge_moving_data_roots(cfg, options)
 
 
+def load_cfg(args):
+    """The config with ``--cfg-options``, its default scope set and the
+    plugin (of the checkout first on ``sys.path``) registered."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        merge_options(cfg, args.cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    import projects.saip_dpal  # noqa: F401  (registers the modules)
+    return cfg
+
+
 def data_only(cfg, args):
     from mmengine.runner import Runner
     loader_cfg = cfg.train_dataloader.copy()
@@ -178,18 +197,12 @@ def build(args):
     """(model, batch, batch size, step, sync, cuda, device) for ``args``;
     gradient accumulation is off, so every step includes the optimizer."""
     import torch
-    from mmengine.config import Config
     from mmengine.logging import MessageHub, MMLogger
     from mmengine.optim import build_optim_wrapper
-    from mmengine.registry import init_default_scope
 
     from mmpretrain.registry import MODELS
     MMLogger.get_instance('benchmark', log_level='WARNING')  # quiet init
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        merge_options(cfg, args.cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-    import projects.saip_dpal  # noqa: F401  (registers the modules)
+    cfg = load_cfg(args)
     device = torch.device(args.device or (
         'cuda' if torch.cuda.is_available() else 'cpu'))
     cuda = device.type == 'cuda'
@@ -280,7 +293,7 @@ def compare(args, argv):
     other = osp.abspath(args.compare_with)
     config = osp.abspath(args.config)
     rel = osp.relpath(config, ROOT)
-    rest = [a for a in argv if a != args.config]
+    rest = [a for a in argv if a != args.config_given]
     i = rest.index('--compare-with')
     rest = rest[:i] + rest[i + 2:]
     if osp.isfile(other):  # another config of this checkout
@@ -351,14 +364,7 @@ def main(argv=None):
     if args.compare_with:
         return compare(args, argv)
     if args.data_only:
-        from mmengine.config import Config
-        from mmengine.registry import init_default_scope
-        cfg = Config.fromfile(args.config)
-        if args.cfg_options:
-            merge_options(cfg, args.cfg_options)
-        init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-        import projects.saip_dpal  # noqa: F401
-        return data_only(cfg, args)
+        return data_only(load_cfg(args), args)
     import torch
     model, batch, batch_size, step, sync, cuda, device = build(args)
 

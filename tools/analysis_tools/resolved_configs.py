@@ -15,6 +15,7 @@ first (a restructuring that renames on purpose shows nothing else).
 Configs are read as text by mmengine, never imported as plugins.
 """
 import argparse
+import glob
 import json
 import os.path as osp
 import sys
@@ -24,9 +25,8 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 def shipped_configs(root: str) -> list:
     """Config paths relative to ``root`` (``configs/**.py``, no _base_)."""
-    sys.path.insert(0, ROOT)
-    from projects.saip_dpal.utils.image_folder import find_images
-    configs = find_images(osp.join(root, 'configs'), ('.py', ))
+    configs = sorted(glob.glob(osp.join(root, 'configs', '**', '*.py'),
+                               recursive=True))
     return [osp.relpath(c, root) for c in configs
             if '_base_' not in osp.relpath(c, root).split(osp.sep)]
 

@@ -52,16 +52,22 @@ def moved_config(path: str) -> Optional[str]:
     return moved if osp.isfile(moved) else None
 
 
+def config_path(parser: argparse.ArgumentParser, path: str) -> str:
+    """``path``, or where its pretraining config moved (with a note); stops
+    with one line naming the file when there is neither."""
+    if osp.isfile(path):
+        return path
+    moved = moved_config(path)
+    if moved is None:
+        parser.error(f'config file not found: {path}')
+    print(f'{path} is now {moved}', flush=True)
+    return moved
+
+
 def load_config(parser: argparse.ArgumentParser, path: str) -> Config:
     """Load a config (an old flat path of a pretraining config too) or stop
     with one line naming the missing file."""
-    if not osp.isfile(path):
-        moved = moved_config(path)
-        if moved is None:
-            parser.error(f'config file not found: {path}')
-        print(f'{path} is now {moved}', flush=True)
-        path = moved
-    return Config.fromfile(path)
+    return Config.fromfile(config_path(parser, path))
 
 
 _SPLITS = (('train_dataloader', None), ('val_dataloader', 'val_evaluator'),
