@@ -75,8 +75,13 @@ def dpal_step(fx=None):
             1., abs(total)), f'the weight rule draws {n} differently'
         assert torch.allclose(w.flatten()[:4], torch.tensor(first))
 
-    from projects.saip_dpal.models.utils import (convert_path_state_dict,
-                                                 load_teacher_weights)
+    from conftest import load_cli
+    from pretrain_helpers import ROOT
+
+    from projects.saip_dpal.models.utils import load_teacher_weights
+    convert_path_state_dict = load_cli(
+        f'{ROOT}/tools/model_converters/path2mmpretrain.py'
+    ).convert_path_state_dict
     cfg = Config.fromfile(f'{CONFIG_DIR}/dpal_pathb_vit-tiny.py')
     cfg.model.teacher_checkpoint = None
     cfg.model.ema = None
@@ -93,7 +98,9 @@ def dpal_step(fx=None):
     model.train()
 
     inp = fx['inputs']
-    views = [inp['global_view'], *inp['local_views'], inp['crowd']]
+    *locals_, pasted = inp['local_views']
+    views = {'global': inp['global_view'], 'locals': locals_,
+             'pasted_local': pasted, 'crowd': inp['crowd']}
     decoder = Recorder(model.neck)
     losses = model.loss(views)
     total = sum(losses.values())
@@ -151,8 +158,20 @@ SAIP_UNUSED = {
 }
 
 
-def saip_name(ref_name: str) -> str:
-    return rename(ref_name, VIT_RULES + HEAD_RULES)
+def _new_saip_key(key: str) -> str:
+    """A key of the layout before SAIP's heads owned their networks
+    (``head.``, ``neck.``, ``teacher.``) in today's, by the table SAIP's
+    load hook applies to older checkpoints."""
+    from projects.saip_dpal.models.algorithms.saip import OLD_KEY_PREFIXES
+    old, new = next(((o, n) for o, n in OLD_KEY_PREFIXES
+                     if key.startswith(o)), ('', ''))
+    return new + key[len(old):]
+
+
+def saip_name(ref_name: str, part: str = '') -> str:
+    """Our key of a reference key; ``part='teacher.module.'`` for the
+    momentum encoder's copy."""
+    return _new_saip_key(part + rename(ref_name, VIT_RULES + HEAD_RULES))
 
 
 def saip_rule_weights(fx):
@@ -187,22 +206,23 @@ def saip_step(fx=None):
     for n, v in teacher.items():
         if n.startswith(('backbone.', 'csm_decoder.')) \
                 and n not in SAIP_UNUSED:
-            state['teacher.module.' + saip_name(n)] = v
-    state['teacher.steps'] = torch.tensor(0)
-    state['loss_csm.center'] = torch.zeros(1, 65536)
+            state[saip_name(n, 'teacher.module.')] = v
+    state['momentum_encoder.steps'] = torch.tensor(0)
+    state['matching_head.loss_rep.center'] = torch.zeros(1, 65536)
     result = model.load_state_dict(state, strict=True)
     assert not result.missing_keys and not result.unexpected_keys
     model.train()
-    assert model.loss_csm.teacher_temp == 0.04
+    assert model.matching_head.loss_rep.teacher_temp == 0.04
 
     inp, draws = fx['inputs'], fx['draws']
-    views = [inp['g1'].float(), inp['g2'].float(),
-             *inp['locals'].float().unbind(0), inp['region'].float(),
-             inp['ref'].float()]
+    *locals_, pasted = inp['locals'].float().unbind(0)
+    views = {'global': inp['g1'].float(), 'global_2': inp['g2'].float(),
+             'locals': locals_, 'pasted_local': pasted,
+             'region': inp['region'].float(), 'crowd': inp['ref'].float()}
     samples = []
-    for boxes in inp['paste_boxes']:
+    for boxes in inp['paste_boxes']:  # (2, 4): the pasted local's, region's
         sample = DataSample()
-        sample.paste_boxes = boxes
+        sample.paste_boxes = dict(pasted_local=boxes[0], region=boxes[1])
         samples.append(sample)
 
     noises = [draws['csr_base_noise'], draws['csr_order_noise']]
@@ -214,11 +234,11 @@ def saip_step(fx=None):
         return want.to(kwargs.get('device') or 'cpu')
 
     hooks = dict(
-        head=Recorder(model.head),
-        teacher_head=Recorder(model.teacher.module.head),
+        head=Recorder(model.matching_head.projection),
+        teacher_head=Recorder(model.momentum_encoder.module.projection),
         search=Recorder(model.search_head),
         inter_norm=Recorder(model.backbone.inter_norm),
-        neck=Recorder(model.neck))
+        neck=Recorder(model.reconstruction_head.decoder))
     with MonkeyPatch.context() as mp:
         mp.setattr(np.random, 'choice',
                    lambda *a, **k: np.array(draws['rescale_factors']))

@@ -33,7 +33,8 @@ def shrink_views(views, sizes=TINY_SIZES):
 
 def tiny_cfg(config, data_root, work_dir=None, batch_size=2, sizes=None):
     """A shipped DPAL / SAIP config on the synthetic data at tiny sizes,
-    fp32, no workers, no accumulation, random teacher."""
+    no workers, no accumulation, random teacher (fp32 on this CPU: the
+    configs' AmpOrFP32OptimWrapper)."""
     cfg = Config.fromfile(osp.join(CONFIG_DIR, config))
     if work_dir is not None:
         cfg.work_dir = str(work_dir)
@@ -49,9 +50,6 @@ def tiny_cfg(config, data_root, work_dir=None, batch_size=2, sizes=None):
         pin_memory=False)
     if 'teacher_checkpoint' in cfg.model:
         cfg.model.teacher_checkpoint = None
-    if cfg.optim_wrapper.type == 'AmpOptimWrapper':  # needs a GPU
-        cfg.optim_wrapper.type = 'OptimWrapper'
-        cfg.optim_wrapper.pop('loss_scale')
     cfg.optim_wrapper.pop('accumulative_counts', None)
     cfg.auto_scale_lr = dict(enable=False)
     return cfg

@@ -8,12 +8,20 @@ data_root = '{{ fileDirname }}/../../data/synthetic/'
 global_size, local_size, crowd_size = (128, 64), (64, 48), (128, 128)
 # the full config's views (crops, augmentations, crowd canvas) at these
 # sizes with the synthetic canvases
-train_pipeline = _base_.train_pipeline
-views = train_pipeline[1]
-views.update(paste_size=local_size, canvas_root=data_root + 'canvas/')
-views.global_pipeline[0].scale = global_size  # each view opens with its crop
-views.local_pipeline[0].scale = local_size
-views.canvas_pipeline[0].scale = crowd_size
+views = dict(
+    _base_.views,
+    paste_size=local_size,
+    canvas_root=data_root + 'canvas/',
+    global_pipeline=[
+        dict(_base_.global_crop, scale=global_size), *_base_.global_augs
+    ],
+    local_pipeline=[
+        dict(_base_.local_crop, scale=local_size), *_base_.local_augs
+    ],
+    canvas_pipeline=[
+        dict(_base_.crowd_crop, scale=crowd_size), *_base_.solarized_augs
+    ])
+train_pipeline = [_base_.load_image, views, _base_.pack_views]
 train_dataloader = dict(
     batch_size=16,
     num_workers=2,
@@ -24,15 +32,8 @@ train_dataloader = dict(
 
 model = dict(teacher_checkpoint=None)
 max_epochs = 2
-# fp32 on CPU: AmpOptimWrapper needs a GPU
-optim_wrapper = dict(
-    _delete_=True,
-    type='OptimWrapper',
-    constructor='TrainableOptimWrapperConstructor',
-    optimizer=dict(
-        type='AdamW', lr=1e-3, betas=(0.9, 0.95), weight_decay=0.05,
-        fused=True),
-    paramwise_cfg=_base_.optim_wrapper.paramwise_cfg)
+# the paper's optimizer (fp32 steps on a CPU) at a higher lr
+optim_wrapper = dict(optimizer=dict(lr=1e-3))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=5),
     dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min=1e-5,

@@ -3,6 +3,6 @@ _base_ = ['./saip_vit-tiny-p16_8xb64-accum4-amp-300e_lup1m.py']
 embed_dims = 384
 model = dict(
     backbone=dict(arch='deit-small'),
-    neck=dict(in_channels=embed_dims),
-    head=dict(in_channels=embed_dims),
+    matching_head=dict(projection=dict(in_channels=embed_dims)),
+    reconstruction_head=dict(decoder=dict(in_channels=embed_dims)),
     search_head=dict(in_channels=embed_dims))

@@ -6,14 +6,21 @@ data_root = '{{ fileDirname }}/../../data/synthetic/'
 global_size, local_size, ref_size = (128, 64), (64, 32), (112, 112)
 # the full config's views (crops, augmentations, paste boxes) at these sizes
 # with 3 local crops and the synthetic canvases
-train_pipeline = _base_.train_pipeline
-views = train_pipeline[1]
-views.update(num_locals=3, paste_size=local_size,
-             canvas_root=data_root + 'canvas/')
-views.global_pipeline[0].scale = global_size  # each view opens with its crop
-views.second_global_pipeline[0].scale = global_size
-views.local_pipeline[0].scale = local_size
-views.canvas_pipeline[0].scale = ref_size
+global_crop = dict(_base_.global_crop, scale=global_size)
+views = dict(
+    _base_.views,
+    num_locals=3,
+    paste_size=local_size,
+    canvas_root=data_root + 'canvas/',
+    global_pipeline=[global_crop, *_base_.global_augs],
+    second_global_pipeline=[global_crop, *_base_.solarized_augs],
+    local_pipeline=[
+        dict(_base_.local_crop, scale=local_size), *_base_.local_augs
+    ],
+    canvas_pipeline=[
+        dict(_base_.crowd_crop, scale=ref_size), *_base_.solarized_augs
+    ])
+train_pipeline = [_base_.load_image, views, _base_.pack_views]
 train_dataloader = dict(
     batch_size=8,
     num_workers=2,
@@ -23,21 +30,16 @@ train_dataloader = dict(
         pipeline=train_pipeline))
 
 model = dict(
-    neck=dict(embed_dims=128, depth=2, num_heads=4, base_grid=(8, 4)),
-    head=dict(hidden_channels=512, bottleneck_channels=128,
-              out_channels=4096),
-    search_head=dict(embed_dims=128, num_heads=4),
-    loss_csm=dict(out_channels=4096))
+    matching_head=dict(
+        projection=dict(hidden_channels=512, bottleneck_channels=128,
+                        out_channels=4096),
+        loss_rep=dict(out_channels=4096)),
+    reconstruction_head=dict(
+        decoder=dict(embed_dims=128, depth=2, num_heads=4, base_grid=(8, 4))),
+    search_head=dict(embed_dims=128, num_heads=4))
 max_epochs = 2
-# fp32 on CPU: AmpOptimWrapper needs a GPU; no accumulation
-optim_wrapper = dict(
-    _delete_=True,
-    type='OptimWrapper',
-    constructor='TrainableOptimWrapperConstructor',
-    optimizer=dict(
-        type='AdamW', lr=5e-4, betas=(0.9, 0.95), weight_decay=0.05,
-        fused=True),
-    paramwise_cfg=_base_.optim_wrapper.paramwise_cfg)
+# the paper's optimizer (fp32 steps on a CPU), no accumulation
+optim_wrapper = dict(accumulative_counts=1, optimizer=dict(lr=5e-4))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=5),
     dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min=1e-5,

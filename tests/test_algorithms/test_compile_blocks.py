@@ -33,8 +33,9 @@ def test_compiled_blocks_give_the_eager_step(config, synthetic_root):
     if config == DPAL_DEMO:
         with_small_teacher(cfg)
     steps = {}
+    other = 'teacher' if config == DPAL_DEMO else 'momentum_encoder'
     for compiled in (False, True):
-        cfg.model.compile = dict(student=True, teacher=True,
+        cfg.model.compile = dict(student=True, **{other: True},
                                  **TRACE_ONLY) if compiled else False
         torch.manual_seed(0)
         model = build_model(cfg)

@@ -68,15 +68,15 @@ def test_each_alignment_term_answers_to_its_own_view(synthetic_root):
     with torch.no_grad():
         base = model.loss(views)
 
-        def changed(index):
-            perturbed = [v.clone() for v in views]
-            perturbed[index] = torch.randn_like(perturbed[index])
+        def changed(name):
+            perturbed = dict(views)
+            perturbed[name] = torch.randn_like(views[name])
             out = model.loss(perturbed)
             return {k for k in ALIGN if not torch.allclose(out[k], base[k])}
 
-        assert changed(len(views) - 1) == {'loss_relation'}  # crowd
-        assert changed(1) == {'loss_global'}  # a local view
-        assert changed(0) == {'loss_global', 'loss_local'}  # global view
+        assert changed('crowd') == {'loss_relation'}
+        assert changed('pasted_local') == {'loss_global'}  # a local view
+        assert changed('global') == {'loss_global', 'loss_local'}
 
 
 def test_fifty_steps_on_one_batch_lower_the_loss(synthetic_root):
@@ -105,16 +105,16 @@ def test_ema_copy_follows_the_student_by_the_cosine_rule(synthetic_root):
     hook = EMAUpdateHook()
     hook.before_train(runner)
     batch = one_batch(cfg)
-    ema = model.ema_backbone
+    ema = model.momentum_encoder
     assert not any(p.requires_grad for p in ema.parameters())
-    key = 'cls_token'
-    start = model.backbone.state_dict()[key].clone()
+    key = 'backbone.cls_token'
+    start = model.state_dict()[key].clone()
     assert torch.equal(ema.module.state_dict()[key], start)  # from init
     expect = start
     for step in range(2):
         model.train_step(batch, optim)
         hook.after_train_iter(runner, step)
-        now = model.backbone.state_dict()[key].clone()
+        now = model.state_dict()[key].clone()
         assert not torch.equal(now, expect)
         # decay 0.996 -> 1 by a cosine over the 10 optimizer steps
         m = 0.004 * (np.cos(np.pi * step / 9) + 1) / 2
@@ -165,10 +165,14 @@ def test_crowd_view_blends_the_two_persons_side_by_side(synthetic_root):
     img = np.random.RandomState(0).randint(0, 255, (200, 90, 3), np.uint8)
     np.random.seed(1)
     out = views(dict(img=img))
-    g, l1, l2, crowd = out['img']
+    assert list(out['img']) == ['global', 'locals', 'pasted_local', 'crowd']
+    g, crowd = out['img']['global'], out['img']['crowd']
+    (l1, ), l2 = out['img']['locals'], out['img']['pasted_local']
     assert g.shape == (64, 32, 3) and crowd.shape == (64, 64, 3)
     assert l1.shape == l2.shape == (32, 32, 3)
-    (ax1, ay1, ax2, ay2), (bx1, by1, bx2, by2) = out['paste_boxes']
+    boxes = out['paste_boxes']
+    (ax1, ay1, ax2, ay2), (bx1, by1, bx2, by2) = (boxes['pasted_local'],
+                                                  boxes['region'])
     assert ax2 - ax1 == bx2 - bx1 == 32 and ay2 - ay1 == by2 - by1 == 32
     assert bx1 >= ax2  # side by side, never overlapping
     # redo the draw: the same seed gives the same canvas and boxes
@@ -216,7 +220,8 @@ def test_state_dict_leaves_the_teacher_out_and_loads_strictly(
     model = build_model(cfg)
     state = model.state_dict()
     assert not [k for k in state if k.startswith('teacher.')]
-    assert any(k.startswith('ema_backbone.module.') for k in state)
+    ema = 'momentum_encoder.module.backbone.'
+    assert any(k.startswith(ema) for k in state)
     teacher = copy.deepcopy(model.teacher.state_dict())
     other = build_model(cfg)  # another random student and teacher
     result = other.load_state_dict(state, strict=True)
@@ -233,7 +238,8 @@ def test_losses_stay_fp32_and_finite_under_autocast(synthetic_root):
     computed in fp32."""
     model, _, views = _tiny_model_and_views(synthetic_root)
     with torch.autocast('cpu', dtype=torch.bfloat16):
-        losses = model.loss([v * 30 for v in views])  # large activations
+        # large activations
+        losses = model.loss({k: v * 30 for k, v in views.items()})
     for key, value in losses.items():
         assert value.dtype == torch.float32, key
         assert torch.isfinite(value), key
@@ -254,8 +260,12 @@ def test_loss_reads_no_device_value_on_the_host(config, synthetic_root,
     cfg = tiny_cfg(config, synthetic_root)
     init_default_scope('mmpretrain')
     model = MODELS.build(cfg.model).to('meta')
-    sizes = [(64, 32), (32, 32), (32, 32), (64, 64)]
-    views = [torch.empty(2, 3, *s, device='meta') for s in sizes]
+
+    def view(*size):
+        return torch.empty(2, 3, *size, device='meta')
+
+    views = {'global': view(64, 32), 'locals': [view(32, 32)],
+             'pasted_local': view(32, 32), 'crowd': view(64, 64)}
     losses = model.loss(views)
     assert set(losses) == set(ALIGN) | {'loss_gate', 'loss_expert'}
     assert all(v.device.type == 'meta' and v.shape == () for v in
@@ -287,8 +297,8 @@ def test_teacher_runs_in_bfloat16_where_the_device_has_it(synthetic_root):
     with torch.no_grad(), teacher_autocast('bfloat16', 'cpu'):
         autocast_only = as_tokens(model.teacher(x)).float()
     seen.clear()
-    tokens = model.teacher_tokens(x)
-    assert tokens.dtype == torch.float32
+    tokens, grid = model.teacher_tokens(x)
+    assert tokens.dtype == torch.float32 and grid == (4, 2)
     bf16 = fast_bfloat16('cpu')
     assert seen == [torch.bfloat16 if bf16 else torch.float32]
     dtypes = {n: p.dtype for n, p in model.teacher.named_parameters()}
@@ -299,7 +309,7 @@ def test_teacher_runs_in_bfloat16_where_the_device_has_it(synthetic_root):
     assert dtypes['pos_embed'] == torch.float32
     torch.testing.assert_close(tokens, autocast_only, rtol=0, atol=0)
     assert not any(k.startswith('teacher.') for k in model.state_dict())
-    exact = fp32.teacher_tokens(x)
+    exact, _ = fp32.teacher_tokens(x)
     error = (tokens - exact).norm() / exact.norm()
     assert error < 0.02, error
     with pytest.raises(ValueError, match='teacher_dtype'):

@@ -32,8 +32,8 @@ def test_student_loads_into_plain_backbone(config, synthetic_root):
     plain_cls = PLAIN[backbone_cfg.pop('type')]
     x = torch.randn(2, 3, 256, 128)
     for prefix, source in (('backbone.', model.backbone),
-                           ('ema_backbone.module.',
-                            model.ema_backbone.module)):
+                           ('momentum_encoder.module.backbone.',
+                            model.momentum_encoder.module.backbone)):
         weights = {k[len(prefix):]: v for k, v in state.items()
                    if k.startswith(prefix)}
         plain = plain_cls(**backbone_cfg)
@@ -45,7 +45,7 @@ def test_student_loads_into_plain_backbone(config, synthetic_root):
             for a, b in zip(plain(x), source(x)):
                 assert torch.equal(a, b)
     # the EMA copy is a different set of weights
-    ema = dict(model.ema_backbone.module.named_parameters())
+    ema = dict(model.momentum_encoder.module.backbone.named_parameters())
     differs = [not torch.equal(p, ema[k])
                for k, p in model.backbone.named_parameters()]
     assert all(differs)

@@ -66,7 +66,7 @@ def test_saip_heads_and_decoders(config):
     student = _meta_build(cfg.model.backbone)
     assert attention_heads(student) == [{'saip_vit-tiny.py': 3,
                                          'saip_vit-small.py': 6}[config]] * 12
-    assert cfg.model.neck.num_heads == 16
+    assert cfg.model.reconstruction_head.decoder.num_heads == 16
     search = _meta_build(cfg.model.search_head)
     assert search.cross_block.attn.num_heads == 16
     assert [b.attn.num_heads for b in search.query_blocks] == [16, 16]
@@ -93,7 +93,7 @@ def test_decay_exempts_only_1d_parameters_and_biases(config):
             name
     assert {'backbone.pos_embed', 'backbone.cls_token'} <= decayed
     if 'saip' in config:
-        assert 'neck.mask_token' in decayed
+        assert 'reconstruction_head.decoder.mask_token' in decayed
     else:
         assert {'neck.gate_token', 'neck.pattern_queries'} <= decayed
 
@@ -138,9 +138,9 @@ def test_saip_teacher_schedule_and_temperature_are_the_papers():
     runner = SimpleNamespace(model=model, optim_wrapper=wrapper,
                              max_iters=4 * 1000)
     EMAUpdateHook().before_train(runner)
-    assert model.teacher.total_steps == 1000
-    assert model.teacher.momentum_at(0) == pytest.approx(1 - 0.996**4)
-    assert model.teacher.momentum_at(999) == 0.
+    assert model.momentum_encoder.total_steps == 1000
+    assert model.momentum_encoder.momentum_at(0) == pytest.approx(1 - 0.996**4)
+    assert model.momentum_encoder.momentum_at(999) == 0.
     temp = next(h for h in cfg.custom_hooks
                 if h.type == 'TeacherTemperatureHook')
     hook = HOOKS.build(temp)
@@ -150,4 +150,4 @@ def test_saip_teacher_schedule_and_temperature_are_the_papers():
     assert warmup == 0
     assert hook.temperature(0, warmup) == hook.temperature(10**6,
                                                            warmup) == 0.04
-    assert cfg.model.loss_csm.teacher_temp == 0.04
+    assert cfg.model.matching_head.loss_rep.teacher_temp == 0.04

@@ -1,4 +1,4 @@
-"""SAIP: every shipped config trains, the EMA teacher gets no gradient and
+"""SAIP: every shipped config trains, the momentum encoder gets no gradient and
 moves by the EMA rule, the search targets line up with the paste boxes, and
 CSR / CSS learn on a fixed batch."""
 import copy
@@ -21,30 +21,30 @@ def test_every_config_trains_one_step(config, synthetic_root):
     optim = build_optim_wrapper(model, cfg.optim_wrapper)
     optimised = {id(p) for g in optim.optimizer.param_groups
                  for p in g['params']}
-    assert not optimised & {id(p) for p in model.teacher.parameters()}
-    teacher_before = copy.deepcopy(model.teacher.module.state_dict())
+    assert not optimised & {id(p) for p in model.momentum_encoder.parameters()}
+    momentum_before = copy.deepcopy(model.momentum_encoder.module.state_dict())
 
     log = model.train_step(one_batch(cfg), optim)
     assert set(TERMS) <= set(log)
     for key in TERMS:
         assert torch.isfinite(log[key]), (key, log[key])
-    for p in model.teacher.parameters():
+    for p in model.momentum_encoder.parameters():
         assert p.grad is None and not p.requires_grad
-    # before update_ema() the teacher has not moved
-    for k, v in model.teacher.module.state_dict().items():
-        assert torch.equal(v, teacher_before[k]), k
+    # before update_ema() the momentum encoder has not moved
+    for k, v in model.momentum_encoder.module.state_dict().items():
+        assert torch.equal(v, momentum_before[k]), k
 
 
-def test_teacher_moves_by_the_ema_rule(synthetic_root):
+def test_momentum_encoder_moves_by_the_ema_rule(synthetic_root):
     cfg = tiny_cfg(SAIP_DEMO, synthetic_root)
     model = build_model(cfg)
-    model.teacher.set_schedule(total_steps=5, accumulation=4)
+    model.momentum_encoder.set_schedule(total_steps=5, accumulation=4)
     optim = build_optim_wrapper(model, cfg.optim_wrapper)
     batch = one_batch(cfg)
     key = 'backbone.cls_token'
-    student = dict(model._student_for_teacher().named_parameters())
+    student = dict(model._averaged().named_parameters())
     expect = student[key].detach().clone()
-    assert torch.equal(model.teacher.module.state_dict()[key], expect)
+    assert torch.equal(model.momentum_encoder.module.state_dict()[key], expect)
     for step in range(2):
         model.train_step(batch, optim)
         now = student[key].detach().clone()
@@ -53,9 +53,9 @@ def test_teacher_moves_by_the_ema_rule(synthetic_root):
         m = (1 - 0.996**4) * (np.cos(np.pi * step / 4) + 1) / 2
         expect = (1 - m) * expect + m * now
         torch.testing.assert_close(
-            model.teacher.module.state_dict()[key], expect, atol=1e-7,
+            model.momentum_encoder.module.state_dict()[key], expect, atol=1e-7,
             rtol=0)
-    # the attention relation is zero while teacher == student
+    # the attention relation is zero while momentum encoder == student
     model2 = build_model(cfg)
     data = model2.data_preprocessor(batch, True)
     with torch.no_grad():
@@ -88,15 +88,19 @@ def test_search_targets_line_up_with_the_paste_boxes(synthetic_root):
     views = CrowdCompositeViews(**views_cfg)
     img = np.random.RandomState(0).randint(0, 255, (200, 90, 3), np.uint8)
     out = views(dict(img=img))
-    g1, g2, *locals_, region, ref = out['img']
+    views = out['img']
+    assert list(views) == ['global', 'global_2', 'locals', 'pasted_local',
+                           'region', 'crowd']
+    g1, g2, ref = views['global'], views['global_2'], views['crowd']
     assert g1.shape == g2.shape == (64, 32, 3) and ref.shape == (64, 64, 3)
-    assert len(locals_) == 3 and region.shape == locals_[-1].shape
-    (ax1, ay1, ax2, ay2), (bx1, by1, bx2, by2) = out['paste_boxes']
-    assert bx1 >= ax2
+    assert len(views['locals']) == 2
+    assert views['region'].shape == views['pasted_local'].shape
+    boxes = out['paste_boxes']
+    assert boxes['region'][0] >= boxes['pasted_local'][2]  # side by side
     # blended: 0.7 person + 0.3 canvas, so the box content follows the
     # person closely
-    for person, (x1, y1, x2, y2) in ((locals_[-1], out['paste_boxes'][0]),
-                                     (region, out['paste_boxes'][1])):
+    for name in ('pasted_local', 'region'):
+        person, (x1, y1, x2, y2) = views[name], boxes[name]
         diff = ref[y1:y2, x1:x2].astype(float) - 0.7 * person
         assert diff.min() >= -1 and diff.max() <= 0.3 * 255 + 1
 
@@ -124,24 +128,25 @@ def test_fifty_steps_on_one_batch_lower_csr_and_css(synthetic_root):
         assert last < factor * first, (key, first, last)
 
 
-def test_teacher_dtype_bfloat16_runs_the_ema_teacher_in_bf16(synthetic_root):
-    """Opt-in (the paper configs keep the fp32 teacher): the EMA teacher's
+def test_momentum_dtype_bfloat16_runs_the_momentum_encoder_in_bf16(
+        synthetic_root):
+    """Opt-in (the paper configs keep it fp32): the momentum encoder's
     layers compute in bf16 where the device has it, the loss stays close
     (measured at the paper view sizes: csm_rep 3.2e-3, css 1.2e-3
     relative, csr 0)."""
     from projects.saip_dpal.models.utils.teacher_precision import \
         fast_bfloat16
     cfg = tiny_cfg(SAIP_DEMO, synthetic_root)
-    assert cfg.model.get('teacher_dtype') is None
+    assert cfg.model.get('momentum_dtype') is None
     model = build_model(cfg)
     data = model.data_preprocessor(one_batch(cfg), True)
     seen = []
-    linear = next(m for m in model.teacher.module.backbone.modules()
+    linear = next(m for m in model.momentum_encoder.module.backbone.modules()
                   if isinstance(m, torch.nn.Linear))
     linear.register_forward_hook(lambda m, i, out: seen.append(out.dtype))
     losses = {}
     for dtype in (None, 'bfloat16'):
-        model.teacher_dtype = dtype
+        model.momentum_dtype = dtype
         torch.manual_seed(0)
         np.random.seed(0)
         with torch.no_grad():

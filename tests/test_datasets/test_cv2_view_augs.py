@@ -127,5 +127,7 @@ def test_views_leave_the_decoded_image_as_it_was(synthetic_root, images):
     img = images[0].copy()
     out = transform(dict(img=img))
     np.testing.assert_array_equal(img, images[0])
-    assert len(out['img']) == 11
-    assert all(v.dtype == np.uint8 for v in out['img'])
+    views = out['img']
+    assert len(views['locals']) == 6
+    flat = [*views.pop('locals'), *views.values()]
+    assert len(flat) == 11 and all(v.dtype == np.uint8 for v in flat)

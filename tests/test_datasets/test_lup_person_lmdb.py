@@ -108,5 +108,7 @@ def test_pretraining_views_run_on_lmdb_samples(synthetic_root):
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         ds = DATASETS.build(cfg)
     sample = ds[0]
-    assert len(sample['inputs']) == 4  # global, 2 locals, crowd
-    assert sample['inputs'][0].shape == (3, 64, 32)
+    views = sample['inputs']
+    assert list(views) == ['global', 'locals', 'pasted_local', 'crowd']
+    assert views['global'].shape == (3, 64, 32)
+    assert views['crowd'].shape == (3, 64, 64)

@@ -16,7 +16,8 @@ class TinyAlgorithm(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.loss_csm = CrossScaleMatchingLoss(out_channels=8)
+        self.matching_head = nn.Module()  # SAIP's: its matching loss
+        self.matching_head.loss_rep = CrossScaleMatchingLoss(out_channels=8)
 
 
 def ddp_without_process_group(model):
@@ -49,7 +50,8 @@ def test_epoch_warmup_follows_linear_schedule(wrap):
                       (19, linear(19, 20)), (35, 0.04), (1000, 0.04)]:
         runner.iter = it  # any order: only the global iteration matters
         hook.before_train_iter(runner, batch_idx=it % 5)
-        assert model.loss_csm.teacher_temp == pytest.approx(value)
+        loss = model.matching_head.loss_rep
+        assert loss.teacher_temp == pytest.approx(value)
         assert runner.message_hub.get_scalar(
             'train/teacher_temp').current() == pytest.approx(value)
     assert linear(7, 20) == pytest.approx(0.07 - 0.03 * 7 / 20)
@@ -66,12 +68,12 @@ def test_iteration_warmup_custom_attr_and_errors():
         runner.iter = it
         hook.before_train_iter(runner, batch_idx=0)
         assert model.head.tau == pytest.approx(value)
-    assert model.loss_csm.teacher_temp == 0.04  # untouched
+    assert model.matching_head.loss_rep.teacher_temp == 0.04  # untouched
     # no warm-up: constant from the start
     hook = TeacherTemperatureHook(warmup_epochs=0)
     runner.iter = 0
     hook.before_train_iter(runner, batch_idx=0)
-    assert model.loss_csm.teacher_temp == 0.04
+    assert model.matching_head.loss_rep.teacher_temp == 0.04
     with pytest.raises(AttributeError):
         TeacherTemperatureHook(attr='loss_x.teacher_temp').before_train_iter(
             runner, batch_idx=0)

@@ -12,7 +12,9 @@ SMALL = dict(in_channels=32, out_channels=48, num_heads=4, gate_num_heads=4)
 
 def small_decoder(seed=0, **kwargs):
     torch.manual_seed(seed)
-    return DPALPatternDecoder(**{**SMALL, **kwargs})
+    decoder = DPALPatternDecoder(**{**SMALL, **kwargs})
+    decoder.init_weights()
+    return decoder
 
 
 def test_build_from_registry():
@@ -27,6 +29,7 @@ def test_output_shapes_vit_sizes(in_channels, mid_channels):
     decoder = DPALPatternDecoder(
         in_channels=in_channels, out_channels=768, mid_channels=mid_channels,
         num_heads=16, gate_num_heads=12)
+    decoder.init_weights()
     x = torch.randn(2, 17, in_channels)
     with torch.no_grad():
         result = decoder(x, 1)

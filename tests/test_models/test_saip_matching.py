@@ -26,7 +26,9 @@ def small_head(**kwargs):
         bottleneck_channels=8,
         out_channels=32)
     cfg.update(kwargs)
-    return MODELS.build(dict(type='SAIPProjectionHead', **cfg))
+    head = MODELS.build(dict(type='SAIPProjectionHead', **cfg))
+    head.init_weights()
+    return head
 
 
 def test_projection_head_shapes_and_bottleneck():

@@ -13,6 +13,10 @@ from projects.saip_dpal.models.necks import (SAIPReconstructionDecoder,
 from projects.saip_dpal.models.utils import (anchor_keep_ids,
                                              keep_ids_from_base_mask)
 
+#: the smallest decoder: the pixel-loss tests never run it
+DECODER = dict(type='SAIPReconstructionDecoder', in_channels=8, embed_dims=8,
+               depth=1, num_heads=1)
+
 
 def base_cell_of_target(base_grid, target_grid):
     """(Lt,) index of the base patch each target patch comes from (nearest:
@@ -204,7 +208,7 @@ def test_mmpretrain_head_is_square_only_and_ours_matches_it():
     mae = MAEPretrainHead(
         loss=dict(type='PixelReconstructionLoss', criterion='L2'),
         norm_pix=True)
-    ours = MODELS.build(dict(type='SAIPReconstructionHead'))
+    ours = MODELS.build(dict(type='SAIPReconstructionHead', decoder=DECODER))
     assert ours.norm_pix and ours.patch_size == 16
     with pytest.raises(AssertionError):
         mae.patchify(torch.randn(1, 3, 320, 160))
@@ -212,11 +216,11 @@ def test_mmpretrain_head_is_square_only_and_ours_matches_it():
     assert torch.equal(ours.patchify(square), mae.patchify(square))
     pred, mask = torch.randn(2, 16, 768), (torch.rand(2, 16) > 0.5).float()
     torch.testing.assert_close(
-        ours.loss(pred, square, mask), mae.loss(pred, square, mask))
+        ours.pixel_loss(pred, square, mask), mae.loss(pred, square, mask))
 
 
 def test_head_patchify_non_square():
-    head = SAIPReconstructionHead(patch_size=16)
+    head = SAIPReconstructionHead(DECODER, patch_size=16)
     imgs = torch.randn(2, 3, 320, 160)
     patches = head.patchify(imgs)
     assert patches.shape == (2, 200, 768)
@@ -230,12 +234,12 @@ def test_head_patchify_non_square():
 
 
 def test_loss_on_removed_patches_only():
-    head = SAIPReconstructionHead(patch_size=16)
+    head = SAIPReconstructionHead(DECODER, patch_size=16)
     g = torch.Generator().manual_seed(0)
     imgs = torch.rand(2, 3, 320, 160, generator=g)
     _, mask, _ = anchor_keep_ids(2, (16, 8), (20, 10), generator=g)
     pred = torch.randn(2, 200, 768, generator=g)
-    loss = head.loss(pred, imgs, mask)
+    loss = head.pixel_loss(pred, imgs, mask)
 
     # by hand: per-patch normalised pixels, MSE averaged over removed patches
     target = head.patchify(imgs).double()
@@ -248,14 +252,14 @@ def test_loss_on_removed_patches_only():
     visible = mask == 0
     changed = pred.clone()
     changed[visible] += 5.
-    torch.testing.assert_close(head.loss(changed, imgs, mask), loss)
+    torch.testing.assert_close(head.pixel_loss(changed, imgs, mask), loss)
     b, i = torch.nonzero(mask)[0].tolist()
     changed = pred.clone()
     changed[b, i] += 1.
-    assert head.loss(changed, imgs, mask) > loss + 1e-4
+    assert head.pixel_loss(changed, imgs, mask) > loss + 1e-4
     # gradients reach the removed patches only
     pred.requires_grad_(True)
-    head.loss(pred, imgs, mask).backward()
+    head.pixel_loss(pred, imgs, mask).backward()
     assert (pred.grad[visible] == 0).all()
     assert (pred.grad[~visible].abs().sum(-1) > 0).all()
 
@@ -278,7 +282,7 @@ def test_tiny_encoder_decoder_learns_one_batch():
         mlp_ratio=2,
         patch_size=8,
         base_grid=(8, 4))
-    head = SAIPReconstructionHead(patch_size=8)
+    head = SAIPReconstructionHead(DECODER, patch_size=8)
     g = torch.Generator().manual_seed(0)
     small = torch.rand(4, 3, 8, 4, generator=g)
     big = torch.nn.functional.interpolate(
@@ -297,7 +301,7 @@ def test_tiny_encoder_decoder_learns_one_batch():
         masked = enc.forward_tokens(big, keep_ids=keep_ids, inter_only=True)
         ctx = enc.forward_tokens(ctx_view, inter_only=True)['inter'][:, :1]
         pred = dec(masked['inter'], ctx, ids_restore, masked['grid'])
-        return head.loss(pred, big, mask)
+        return head.pixel_loss(pred, big, mask)
 
     losses = []
     for _ in range(50):
@@ -310,6 +314,6 @@ def test_tiny_encoder_decoder_learns_one_batch():
     first, last = sum(losses[:3]) / 3, sum(losses[-3:]) / 3
     assert last < 0.7 * first, losses
     # and clearly below predicting the mean (0) of every normalised patch
-    zero = head.loss(torch.zeros(4, 50, 192), big, mask).item()
+    zero = head.pixel_loss(torch.zeros(4, 50, 192), big, mask).item()
     assert 0.9 < zero < 1.
     assert last < 0.85 * zero, (losses, zero)

@@ -11,7 +11,9 @@ from projects.saip_dpal.models.heads import SAIPSearchHead, mask_to_grid
 def small_head(**kwargs):
     cfg = dict(in_channels=16, embed_dims=32, num_heads=4, num_layers=2)
     cfg.update(kwargs)
-    return MODELS.build(dict(type='SAIPSearchHead', **cfg))
+    head = MODELS.build(dict(type='SAIPSearchHead', **cfg))
+    head.init_weights()
+    return head
 
 
 def test_logits_shape_and_structure():
@@ -109,11 +111,11 @@ def test_loss_equals_bce_by_hand():
     target[1, 0, 2] = 1
     p = torch.sigmoid(logits)
     bce = -(target * p.log() + (1 - target) * (1 - p).log()).mean()
-    loss = head.loss(logits.float(), masks)
+    loss = head.mask_loss(logits.float(), masks)
     assert loss.dtype == torch.float32 and loss.dim() == 0
     torch.testing.assert_close(loss.double(), 2 * bce)
     with torch.autocast('cpu', dtype=torch.bfloat16):
-        loss_bf16 = head.loss(logits.bfloat16(), masks)
+        loss_bf16 = head.mask_loss(logits.bfloat16(), masks)
     assert loss_bf16.dtype == torch.float32
 
 
@@ -129,7 +131,7 @@ def test_training_lowers_the_loss_on_a_fixed_batch():
     opt = torch.optim.Adam(head.parameters(), lr=1e-3)
     losses = []
     for _ in range(50):
-        loss = head.loss(head(query, search, (h, w)), masks)
+        loss = head.mask_loss(head(query, search, (h, w)), masks)
         opt.zero_grad()
         loss.backward()
         opt.step()

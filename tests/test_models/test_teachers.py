@@ -11,23 +11,35 @@ import os.path as osp
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import CONFIG_DIR, CodeRunningPickle
+from conftest import CONFIG_DIR, ROOT, CodeRunningPickle, load_cli
 from mmengine.config import Config
 from mmpretrain.models.utils import resize_pos_embed
 from mmpretrain.registry import MODELS
 
 import projects.saip_dpal  # noqa: F401  (registers the backbones)
 from projects.saip_dpal.models.backbones import SOLIDERSwinTransformer
-from projects.saip_dpal.models.utils.teacher_checkpoints import (
-    check_teacher_state_dict, convert_path_state_dict,
-    convert_solider_state_dict, detect_path_arch, load_teacher_weights,
-    path_vit_teacher, solider_swin_teacher)
+from projects.saip_dpal.models.utils.checkpoint_loading import (
+    check_teacher_state_dict, load_teacher_weights)
 from projects.saip_dpal.utils import InputDataError
+
+# the converters are tools (one script per published format)
+CONVERTERS = osp.join(ROOT, 'tools', 'model_converters')
+path2mmpretrain = load_cli(osp.join(CONVERTERS, 'path2mmpretrain.py'))
+solider2mmpretrain = load_cli(osp.join(CONVERTERS, 'solider2mmpretrain.py'))
+convert_path_state_dict = path2mmpretrain.convert_path_state_dict
+detect_path_arch = path2mmpretrain.detect_path_arch
+convert_solider_state_dict = solider2mmpretrain.convert_solider_state_dict
 
 # a PATH-like ViT small enough for the CPU: width 64, 2 blocks, 4 heads
 TINY_VIT = dict(
     embed_dims=64, num_layers=2, num_heads=4, feedforward_channels=256)
 TINY_SWIN = dict(embed_dims=16, depths=[2, 2, 2, 2], num_heads=[1, 2, 2, 4])
+
+
+def teacher_cfg(name):
+    """The ``teacher`` model dict of ``configs/_base_/models/<name>``."""
+    return Config.fromfile(osp.join(CONFIG_DIR, '_base_', 'models',
+                                    name)).teacher.to_dict()
 
 
 # ------------------------------------------------------------ PATH helpers
@@ -118,7 +130,9 @@ def path_reference_forward(sd, img, num_heads, eps=1e-6, final_norm=True):
 
 
 def tiny_path_teacher(img_size):
-    model = MODELS.build(dict(path_vit_teacher('b', img_size), arch=TINY_VIT))
+    model = MODELS.build(
+        dict(teacher_cfg('teacher_pathb.py'), img_size=img_size,
+             arch=TINY_VIT))
     model.eval()  # mmpretrain backbones' train() returns None
     return model
 
@@ -234,11 +248,11 @@ def test_path_without_cls_position_is_refused():
 
 @pytest.mark.parametrize('arch,width', [('b', 768), ('l', 1024)])
 def test_path_real_archs(arch, width):
-    cfg = Config.fromfile(
-        osp.join(CONFIG_DIR, '_base_', 'models', f'teacher_path{arch}.py'))
-    assert cfg.teacher.to_dict() == path_vit_teacher(arch)
-    assert cfg.teacher.final_norm and cfg.teacher.out_type == 'raw'
-    model = MODELS.build(cfg.teacher)
+    cfg = teacher_cfg(f'teacher_path{arch}.py')
+    # the converter checks its keys against this very config file
+    assert path2mmpretrain.teacher_config(arch) == cfg
+    assert cfg['final_norm'] and cfg['out_type'] == 'raw'
+    model = MODELS.build(cfg)
     model.eval()
 
     depth, hidden = {'b': (12, 3072), 'l': (24, 4096)}[arch]
@@ -279,7 +293,7 @@ def test_wrong_width_is_one_line_naming_file_and_keys(tmp_path):
 def test_vit_l_weights_for_vit_b_teacher_are_refused():
     state, _ = convert_path_state_dict(
         path_state_dict(1024, 24, 4096, meta=True))
-    model = MODELS.build(path_vit_teacher('b'))
+    model = MODELS.build(teacher_cfg('teacher_pathb.py'))
     before = model.cls_token.detach().clone()
     with pytest.raises(InputDataError) as exc:
         load_teacher_weights(model, state)
@@ -541,11 +555,10 @@ def test_solider_last_controller_reaches_no_output_and_pooled_cls():
 
 
 def test_solider_b_real_arch():
-    cfg = Config.fromfile(
-        osp.join(CONFIG_DIR, '_base_', 'models', 'teacher_soliderb.py'))
-    assert cfg.teacher.to_dict() == solider_swin_teacher()
-    assert cfg.teacher.semantic_weight == 0.0
-    model = MODELS.build(cfg.teacher)
+    cfg = teacher_cfg('teacher_soliderb.py')
+    assert solider2mmpretrain.teacher_config() == cfg
+    assert cfg['semantic_weight'] == 0.0
+    model = MODELS.build(cfg)
     model.eval()
     assert isinstance(model, SOLIDERSwinTransformer)
     assert [m.out_features for m in model.semantic_embed_w] == [

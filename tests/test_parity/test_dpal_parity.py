@@ -35,7 +35,8 @@ def test_teacher_targets_match(run):
     from projects.saip_dpal.models.utils import pca_shape_mask
     fx, model, views, _, _, _ = run
     out = fx['outputs']
-    t_global = model.teacher_tokens(views[0])
+    t_global, grid = model.teacher_tokens(views['global'])
+    assert grid == (16, 8)
     mask = pca_shape_mask(t_global[:, 1:], (16, 8), sign='reference')
     check = Comparison()
     check('teacher_cls_target', t_global[:, :1], out['teacher_cls_target'])
@@ -45,7 +46,8 @@ def test_teacher_targets_match(run):
     stats = out['local_target_stats']
     check('local_target.sum', local.double().sum(), stats['sum'])
     check('local_target.norm', local.double().norm(), stats['norm'])
-    relation = token_relation_log_softmax(model.teacher_tokens(views[-1]))
+    relation = token_relation_log_softmax(
+        model.teacher_tokens(views['crowd'])[0])
     check('teacher_relation_target', relation.exp(),
           out['teacher_relation_target'])
     check.assert_all()
@@ -97,8 +99,10 @@ def test_positions_and_student_tokens_match(run):
                                'bicubic', 1),
               diag[f'student_pos_{grid[0]}x{grid[1]}'])
     names = ('global_view', 'local_view_1', 'local_view_2', 'crowd')
+    ordered = (views['global'], *views['locals'], views['pasted_local'],
+               views['crowd'])
     with torch.no_grad():
-        for name, view in zip(names, views):
+        for name, view in zip(names, ordered):
             check(f'student_tokens.{name}', model.extract_feat(view),
                   diag['student_tokens'][name])
     check.assert_all()

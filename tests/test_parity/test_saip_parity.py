@@ -42,7 +42,8 @@ def test_head_outputs_and_probes_match(run):
     check('student_cls_g2', student_in[2:4], out['student_cls_g2'])
     check('student_cls_per_view', student_in, probes['student_cls_per_view'])
     check('teacher_cls_g1g2', teacher_in, probes['teacher_cls_g1g2'])
-    check('csm_center_after', model.loss_csm.center, out['csm_center_after'])
+    check('csm_center_after', model.matching_head.loss_rep.center,
+          out['csm_center_after'])
     # one search-head call for both queries (the mask features once)
     ((inst_query, roi_query), search, _), (inst_logits, roi_logits) = \
         calls['search'][0]
@@ -53,7 +54,7 @@ def test_head_outputs_and_probes_match(run):
           probes['student_inter_l_last_rescaled'])
     check('student_inter_cls_g1g2', calls['inter_norm'][0][1][:, 0],
           probes['student_inter_cls_g1g2'])
-    table = model.neck.pos_embed((20, 10)).double()
+    table = model.reconstruction_head.decoder.pos_embed((20, 10)).double()
     check('csr_decoder_pos_table', [table.sum(), table.abs().sum()],
           probes['csr_decoder_pos_table_check'])
     check.assert_all()
@@ -85,7 +86,8 @@ def test_gradients_match(run):
         check(f'grad norm {name}',
               params[saip_name(name)].grad.double().norm(), golden)
     check.assert_all()
-    assert params['head.last_layer.weight_g'].grad is None
+    assert params['matching_head.projection.last_layer.weight_g'].grad is None
     trained = {n for n, p in params.items() if p.requires_grad}
     assert trained == {saip_name(n) for n in fx['grad_norm']}
-    assert not any(p.requires_grad for p in model.teacher.parameters())
+    momentum_encoder = model.momentum_encoder
+    assert not any(p.requires_grad for p in momentum_encoder.parameters())

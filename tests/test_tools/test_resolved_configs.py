@@ -34,7 +34,7 @@ def test_dump_and_compare(tmp_path, capsys):
     assert tool.main(['compare', *files]) == 1
     out = capsys.readouterr().out
     assert "configs/old_name_vit.py: lr: 0.1 -> 0.2" in out
-    assert '1 settings differ in 1 configs' in out
+    assert '1 settings differ in 1 configs, 0 added' in out
     assert tool.main(['compare', files[0], files[0]]) == 0
     # a rename on purpose: only the renamed type remains to explain
     os.rename(tmp_path / 'after/configs/old_name_vit.py',
@@ -55,3 +55,28 @@ def test_every_shipped_config_is_listed():
     assert len(listed) == sum(
         f.endswith('.py') for d, _, fs in os.walk(osp.join(ROOT, 'configs'))
         if '_base_' not in d for f in fs)
+
+
+def test_moved_and_added_settings(tmp_path, capsys):
+    """A setting moved on purpose compares equal with --move; a new one is
+    listed as added and does not fail the comparison."""
+    tool = load_cli(TOOL)
+    before = {'c.py': dict(model=dict(neck=dict(depth=8), lr=1))}
+    after = {'c.py': dict(model=dict(head=dict(decoder=dict(depth=8)),
+                                     lr=1), crop=dict(scale=4))}
+    files = []
+    for name, settings in (('before', before), ('after', after)):
+        files.append(str(tmp_path / f'{name}.json'))
+        with open(files[-1], 'w') as f:
+            json.dump(settings, f)
+    assert tool.main(['compare', *files]) == 1
+    capsys.readouterr()
+    # scoped to the configs a glob matches
+    assert tool.main(['compare', *files, '--move',
+                      'other*:model.neck=model.head.decoder']) == 1
+    capsys.readouterr()
+    assert tool.main(['compare', *files, '--move',
+                      'c.*:model.neck=model.head.decoder']) == 0
+    out = capsys.readouterr().out
+    assert "c.py: crop: added {'scale': 4}" in out
+    assert '0 settings differ in 1 configs, 1 added' in out

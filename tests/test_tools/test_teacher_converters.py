@@ -11,11 +11,12 @@ from conftest import ROOT, CodeRunningPickle, load_cli
 from mmpretrain.registry import MODELS
 
 import projects.saip_dpal  # noqa: F401
-from projects.saip_dpal.models.utils.teacher_checkpoints import (
-    load_teacher_weights, path_vit_teacher, solider_swin_teacher)
+from projects.saip_dpal.models.utils.checkpoint_loading import \
+    load_teacher_weights
 
 sys.path.insert(0, osp.join(ROOT, 'tests', 'test_models'))
-from test_teachers import path_state_dict, solider_state_dict  # noqa: E402
+from test_teachers import (path_state_dict, solider_state_dict,  # noqa: E402
+                           teacher_cfg)
 
 PATH_CLI = osp.join(ROOT, 'tools', 'model_converters', 'path2mmpretrain.py')
 SOLIDER_CLI = osp.join(ROOT, 'tools', 'model_converters',
@@ -60,7 +61,7 @@ def test_path_b_training_checkpoint_converts_and_loads(path_b, tmp_path):
 
     ckpt = torch.load(dst, map_location='cpu', weights_only=True)
     assert ckpt['meta']['arch'] == 'b' and ckpt['meta']['source'] == 'PATH'
-    model = MODELS.build(path_vit_teacher('b'))
+    model = MODELS.build(teacher_cfg('teacher_pathb.py'))
     report = load_teacher_weights(model, str(dst))
     assert report['missing'] == report['unexpected'] == []
     assert report['source'] == 'pathb_mmpretrain.pth'
@@ -132,7 +133,7 @@ def test_solider_b_student_converts_and_loads(tmp_path):
     lines = out.stdout.splitlines()
     for expect in ('dropped 6', 'missing 0', 'unexpected 0', 'mismatched 0'):
         assert expect in lines, (expect, lines)
-    model = MODELS.build(solider_swin_teacher())
+    model = MODELS.build(teacher_cfg('teacher_soliderb.py'))
     report = load_teacher_weights(model, str(dst))
     assert report['missing'] == report['unexpected'] == []
     assert torch.equal(model.semantic_embed_w[2].weight,

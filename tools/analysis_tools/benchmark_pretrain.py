@@ -5,8 +5,9 @@
         [--data random|dataset] [--amp] [--data-only] [--cfg-options ...]
 
 Runs real training iterations (forward, backward, optimizer step) and prints
-images/s, ms/iter, its split into teacher / shape-mask PCA / the rest
-(student, decoder, losses, backward, optimizer), and peak memory (CUDA:
+images/s, ms/iter, its split into teacher (SAIP: momentum encoder) /
+shape-mask PCA / the rest (student, decoder, losses, backward, optimizer),
+and peak memory (CUDA:
 allocated by torch; CPU: the process's peak RSS). ``--data random`` feeds
 uint8 noise in the views' shapes (no data loading in the measurement);
 ``--data dataset`` loads real batches from the config's dataset first.
@@ -80,13 +81,20 @@ def parse_args(argv=None):
     return args
 
 
-def view_shapes(cfg):
-    """(h, w) of each input view from the views transform of the config."""
+def views_cfg(cfg):
+    """The views transform of the training pipeline."""
     pipeline = cfg.train_dataloader.dataset.pipeline
     views = next((t for t in pipeline if 'global_pipeline' in t), None)
     if views is None:
         raise ValueError('no views transform (global_pipeline) in the '
                          'training pipeline')
+    return views
+
+
+def listed_view_shapes(cfg):
+    """(h, w) of each view in the order a checkout before named views
+    listed them (the other side of --compare-with)."""
+    views = views_cfg(cfg)
 
     def crop(key):
         t = next(t for t in views[key] if 'RandomResizedCrop' in t['type'])
@@ -103,21 +111,35 @@ def view_shapes(cfg):
 
 
 def random_batch(cfg, batch_size):
+    """Random uint8 views of the config's sizes, by name (or as a list in
+    a checkout before named views), with side-by-side paste boxes."""
     import torch
 
+    from mmpretrain.registry import TRANSFORMS
     from mmpretrain.structures import DataSample
     g = torch.Generator().manual_seed(0)
-    shapes = view_shapes(cfg)
-    inputs = [
-        torch.randint(0, 256, (batch_size, 3, h, w), generator=g,
-                      dtype=torch.uint8) for h, w in shapes
-    ]
-    # two side-by-side paste boxes of the local size on the canvas
-    (h, w), (H, _) = shapes[-2:]
+
+    def view(size):
+        return torch.randint(0, 256, (batch_size, 3, *size), generator=g,
+                             dtype=torch.uint8)
+
+    named = hasattr(TRANSFORMS.get(views_cfg(cfg)['type']), 'view_sizes')
+    if named:  # the transform is built, never run: no data is read
+        sizes = TRANSFORMS.build(views_cfg(cfg)).view_sizes()
+        inputs = {k: [view(s) for s in v] if isinstance(v, list) else
+                  view(v) for k, v in sizes.items()}
+        (h, w), (H, _) = sizes['pasted_local'], sizes['crowd']
+    else:
+        shapes = listed_view_shapes(cfg)
+        inputs = [view(s) for s in shapes]
+        (h, w), (H, _) = shapes[-2:]
+    # two side-by-side paste boxes of the local size on the crowd view
     boxes = torch.tensor([[0, 0, w, h], [w, H - h, 2 * w, H]])
     samples = [DataSample() for _ in range(batch_size)]
     for sample in samples:
-        sample.set_field(boxes.clone(), 'paste_boxes', field_type='metainfo')
+        value = dict(pasted_local=boxes[0].clone(), region=boxes[1].clone()) \
+            if named else boxes.clone()
+        sample.set_field(value, 'paste_boxes', field_type='metainfo')
     return dict(inputs=inputs, data_samples=samples)
 
 
@@ -381,9 +403,11 @@ def main(argv=None):
 
     # a second, synchronised pass splits the step into its parts
     teacher_t, pca_t = PartTimer(sync), PartTimer(sync)
-    # DPAL calls its frozen teacher; SAIP its EMA teacher's backbone
+    # DPAL's frozen teacher; SAIP's momentum encoder (its backbone; called
+    # teacher in a checkout before that name)
     patched = []
-    teacher = getattr(model, 'teacher', None)
+    teacher = getattr(model, 'teacher', None) or getattr(
+        model, 'momentum_encoder', None)
     if teacher is not None:
         owner = teacher.module.backbone if hasattr(teacher, 'module') \
             else teacher

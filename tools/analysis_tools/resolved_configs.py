@@ -3,18 +3,23 @@
     python tools/analysis_tools/resolved_configs.py dump OUT.json \
         [--root CHECKOUT]
     python tools/analysis_tools/resolved_configs.py compare BEFORE.json \
-        AFTER.json [--rename OLD=NEW ...]
+        AFTER.json [--rename OLD=NEW ...] [--move OLD.KEY=NEW.KEY ...]
 
 ``dump`` reads every config under ``CHECKOUT/configs`` (``_base_`` pieces
 excluded; default: this checkout) with mmengine, as the tools do, and writes
 ``{config path: resolved settings}`` as JSON, the checkout's own path
 replaced by ``<root>`` so that two checkouts compare. ``compare`` prints
-each setting that differs, config by config, and exits with 1 if any does;
+each setting that differs, config by config, and exits with 1 if any
+changed or went away (settings only added are listed, and counted apart);
 ``--rename`` maps an old config path or an old type name to its new one
-first (a restructuring that renames on purpose shows nothing else).
+first, ``--move`` an old setting (a dotted key path) to its new place (a
+restructuring that renames on purpose shows nothing else). Either may
+start with ``GLOB:`` to apply to the configs whose path matches GLOB only
+(e.g. ``'configs/saip*:model.neck=model.reconstruction_head.decoder'``).
 Configs are read as text by mmengine, never imported as plugins.
 """
 import argparse
+import fnmatch
 import glob
 import json
 import os.path as osp
@@ -71,6 +76,25 @@ def _renamed(value, renames: dict):
     return value
 
 
+def _moved(settings: dict, moves: dict) -> dict:
+    """``settings`` with the value at each dotted OLD path moved to NEW
+    (where the config has it)."""
+    for old, new in moves.items():
+        *parents, leaf = old.split('.')
+        node = settings
+        for key in parents:
+            node = node.get(key) if isinstance(node, dict) else None
+        if not isinstance(node, dict) or leaf not in node:
+            continue
+        value = node.pop(leaf)
+        *parents, leaf = new.split('.')
+        node = settings
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[leaf] = value
+    return settings
+
+
 def differences(before, after, where=''):
     """``(key path, before, after)`` for every leaf that differs."""
     if isinstance(before, dict) and isinstance(after, dict):
@@ -89,10 +113,31 @@ def differences(before, after, where=''):
     return [] if before == after else [(where, before, after)]
 
 
-def compare(before: dict, after: dict, renames: dict) -> int:
-    """Print the differences; returns how many settings differ."""
-    before = _renamed(before, renames)
-    count = 0
+def _scoped(pairs: list, config: str) -> dict:
+    """``{OLD: NEW}`` of the ``[GLOB:]OLD=NEW`` pairs that apply to
+    ``config``."""
+    out = {}
+    for pair in pairs:
+        scope, _, pair = pair.rpartition(':')
+        if not scope or fnmatch.fnmatch(config, scope):
+            old, new = pair.split('=', 1)
+            out[old] = new
+    return out
+
+
+def compare(before: dict, after: dict, renames: list = (),
+            moves: list = ()) -> int:
+    """Print the differences; returns how many settings changed or went
+    away (added ones are printed and counted apart). ``renames`` and
+    ``moves`` are ``[GLOB:]OLD=NEW`` strings."""
+    renamed = {}
+    for config, settings in before.items():
+        new_name = _renamed(config, _scoped(renames, config))
+        renamed[new_name] = _moved(
+            _renamed(settings, _scoped(renames, config)),
+            _scoped(moves, config))
+    before = renamed
+    count = added = 0
     for config in sorted(set(before) | set(after)):
         if config not in after:
             print(f'{config}: gone')
@@ -103,9 +148,14 @@ def compare(before: dict, after: dict, renames: dict) -> int:
             count += 1
             continue
         for key, b, a in differences(before[config], after[config]):
+            if b == '<missing>':
+                print(f'{config}: {key}: added {a!r}')
+                added += 1
+                continue
             print(f'{config}: {key}: {b!r} -> {a!r}')
             count += 1
-    print(f'{count} settings differ in {len(after)} configs')
+    print(f'{count} settings differ in {len(after)} configs, '
+          f'{added} added')
     return count
 
 
@@ -119,6 +169,7 @@ def main(argv=None):
     c.add_argument('before')
     c.add_argument('after')
     c.add_argument('--rename', nargs='+', default=[], metavar='OLD=NEW')
+    c.add_argument('--move', nargs='+', default=[], metavar='OLD=NEW')
     args = parser.parse_args(argv)
     if args.command == 'dump':
         resolved = dump(args.root)
@@ -126,9 +177,9 @@ def main(argv=None):
             json.dump(resolved, f, indent=1, sort_keys=True)
         print(f'{len(resolved)} configs resolved -> {args.out}')
         return 0
-    renames = dict(r.split('=', 1) for r in args.rename)
     with open(args.before) as f, open(args.after) as g:
-        return int(compare(json.load(f), json.load(g), renames) > 0)
+        return int(compare(json.load(f), json.load(g), args.rename,
+                           args.move) > 0)
 
 
 if __name__ == '__main__':

@@ -1,16 +1,18 @@
 """Extract the backbone of a DPAL / SAIP pretraining checkpoint.
 
-    python tools/model_converters/extract_backbone.py CKPT OUT [--ema]
+    python tools/model_converters/extract_backbone.py CKPT OUT [--momentum]
         [--img-size H W]
 
 Writes ``{'state_dict': <mmpretrain backbone keys>, 'meta': {...}}`` that
 plain mmpretrain / mmpose / mmseg backbone configs load with
 ``init_cfg=dict(type='Pretrained', checkpoint=OUT)``. Takes the student
-(``backbone.``) or, with ``--ema``, its EMA copy (DPAL's ``ema_backbone``,
-SAIP's teacher); drops algorithm-only parts (teacher, decoders, heads) and
-pretraining-only layers (SAIP's ``inter_norm``); prints what it kept.
-Also reads the authors' released layout ``{'student': ..., 'teacher': ...}``
-(``--ema`` takes ``teacher``), stripping ``module.`` / ``backbone.``. The
+(``backbone.``) or, with ``--momentum`` (alias ``--ema``), its EMA copy,
+the momentum encoder's backbone (older checkpoints: DPAL's
+``ema_backbone``, SAIP's ``teacher``); drops algorithm-only parts (teacher,
+decoders, heads) and pretraining-only layers (SAIP's ``inter_norm``);
+prints what it kept. Also reads the authors' released layout
+``{'student': ..., 'teacher': ...}`` (``--momentum`` takes their EMA
+``teacher``), stripping ``module.`` / ``backbone.``. The
 checkpoint is read weights-only. Runs from any directory.
 """
 import argparse
@@ -28,9 +30,10 @@ def parse_args(argv=None):
         'checkpoint as an mmpretrain backbone state dict.')
     parser.add_argument('src', help='pretraining checkpoint (.pth)')
     parser.add_argument('dst', help='output file (.pth)')
-    parser.add_argument('--ema', action='store_true',
-                        help='take the EMA copy (DPAL ema_backbone, SAIP '
-                        'teacher) instead of the student')
+    parser.add_argument('--momentum', '--ema', dest='ema',
+                        action='store_true',
+                        help='take the momentum encoder (the EMA copy) '
+                        'instead of the student')
     parser.add_argument('--img-size', type=int, nargs=2, metavar=('H', 'W'),
                         help='resize the ViT position embedding to this '
                         'input size (e.g. 256 192 for mmpose configs), for '

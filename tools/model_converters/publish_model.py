@@ -34,7 +34,7 @@ def main(argv=None):
 
     import projects.saip_dpal  # noqa: F401  (allow-list for our files)
     from projects.saip_dpal.engine import check_checkpoint_meta
-    from projects.saip_dpal.models.utils.teacher_checkpoints import \
+    from projects.saip_dpal.models.utils.checkpoint_loading import \
         load_checkpoint_weights_only
     from projects.saip_dpal.utils import InputDataError, one_line
     try:

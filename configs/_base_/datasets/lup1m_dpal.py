@@ -15,28 +15,25 @@ global_size = (256, 128)  # (h, w)
 local_size = (128, 96)
 crowd_size = (256, 256)
 num_locals = 2
+# each view: its crop, then its augmentations (a child config that changes
+# the sizes rebuilds `views` from these by name)
+global_crop = dict(**_base_.person_crop, scale=global_size,
+                   crop_ratio_range=(0.8, 1.0))
+local_crop = dict(**_base_.person_crop, scale=local_size,
+                  crop_ratio_range=(0.05, 0.8))
+crowd_crop = dict(**_base_.canvas_crop, scale=crowd_size)
 views = dict(
     type='CrowdCompositeViews',
     num_locals=num_locals,
     paste_size=local_size,
     alpha=0.7,
     canvas_root=canvas_root,
-    global_pipeline=[
-        dict(**_base_.person_crop, scale=global_size,
-             crop_ratio_range=(0.8, 1.0)),
-        *_base_.global_augs,
-    ],
-    local_pipeline=[
-        dict(**_base_.person_crop, scale=local_size,
-             crop_ratio_range=(0.05, 0.8)),
-        *_base_.local_augs,
-    ],
-    canvas_pipeline=[
-        dict(**_base_.canvas_crop, scale=crowd_size),
-        *_base_.solarized_augs,
-    ])
+    global_pipeline=[global_crop, *_base_.global_augs],
+    local_pipeline=[local_crop, *_base_.local_augs],
+    canvas_pipeline=[crowd_crop, *_base_.solarized_augs])
+pack_views = dict(type='PackViews')
 
-train_pipeline = [load_image, views, dict(type='PackInputs')]
+train_pipeline = [load_image, views, pack_views]
 train_dataloader = dict(
     batch_size=256,
     num_workers=8,

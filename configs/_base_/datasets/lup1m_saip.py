@@ -14,6 +14,13 @@ global_size = (256, 128)  # (h, w)
 local_size = (128, 64)
 ref_size = (224, 224)
 num_local_crops = 8  # n: l_1..l_{n-1} plus the region
+# each view: its crop, then its augmentations (a child config that changes
+# the sizes rebuilds `views` from these by name)
+global_crop = dict(**_base_.person_crop, scale=global_size,
+                   crop_ratio_range=(0.8, 1.0))
+local_crop = dict(**_base_.person_crop, scale=local_size,
+                  crop_ratio_range=(0.05, 0.8))
+crowd_crop = dict(**_base_.canvas_crop, scale=ref_size)
 views = dict(
     type='CrowdCompositeViews',
     num_locals=num_local_crops - 1,
@@ -21,30 +28,13 @@ views = dict(
     alpha=0.7,
     with_region=True,
     canvas_root=canvas_root,
-    global_pipeline=[
-        dict(**_base_.person_crop, scale=global_size,
-             crop_ratio_range=(0.8, 1.0)),
-        *_base_.global_augs,
-    ],
-    second_global_pipeline=[
-        dict(**_base_.person_crop, scale=global_size,
-             crop_ratio_range=(0.8, 1.0)),
-        *_base_.solarized_augs,
-    ],
-    local_pipeline=[
-        dict(**_base_.person_crop, scale=local_size,
-             crop_ratio_range=(0.05, 0.8)),
-        *_base_.local_augs,
-    ],
-    canvas_pipeline=[
-        dict(**_base_.canvas_crop, scale=ref_size),
-        *_base_.solarized_augs,
-    ])
+    global_pipeline=[global_crop, *_base_.global_augs],
+    second_global_pipeline=[global_crop, *_base_.solarized_augs],
+    local_pipeline=[local_crop, *_base_.local_augs],
+    canvas_pipeline=[crowd_crop, *_base_.solarized_augs])
+pack_views = dict(type='PackViews', algorithm_keys=['paste_boxes'])
 
-train_pipeline = [
-    load_image, views,
-    dict(type='PackInputs', algorithm_keys=['paste_boxes'])
-]
+train_pipeline = [load_image, views, pack_views]
 train_dataloader = dict(
     batch_size=64,
     num_workers=8,

@@ -8,7 +8,8 @@
 # Output at 256x128: one (B, 1 + 128, 768) tensor, cls token first, every
 # token after the final LayerNorm (identity affine: PATH releases no trained
 # final norm, DPAL's teacher normalises with an untrained one).
-# Same dict as projects.saip_dpal.models.utils.path_vit_teacher('b').
+# The one description of this teacher: the converter above checks its
+# keys against this dict and the DPAL configs take it as their teacher.
 teacher = dict(
     type='VisionTransformer',
     arch='b',

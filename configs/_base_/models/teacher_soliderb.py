@@ -5,7 +5,8 @@
 # Output: one (B, 1 + 32, 1024) tensor at 256x128: the average-pooled normed
 # token first (DPAL's cls for a Swin teacher), then the normed 8x4 last-stage
 # tokens. semantic_weight 0.0 is SOLIDER's default and DPAL's choice.
-# Same dict as projects.saip_dpal.models.utils.solider_swin_teacher().
+# The one description of this teacher: the converter above checks its
+# keys against this dict and the DPAL configs take it as their teacher.
 teacher = dict(
     type='SOLIDERSwinTransformer',
     arch='base',

@@ -9,7 +9,7 @@
 max_epochs = 200
 warmup_epochs = 10
 optim_wrapper = dict(
-    type='AmpOptimWrapper',
+    type='AmpOrFP32OptimWrapper',  # fp32 steps where there is no GPU
     loss_scale='dynamic',
     constructor='TrainableOptimWrapperConstructor',
     optimizer=dict(

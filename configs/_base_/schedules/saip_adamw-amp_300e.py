@@ -2,7 +2,7 @@
 # accumulation steps, AdamW (0.9, 0.95), wd 0.05 (none on biases and norms
 # only: position embeddings and tokens are decayed, as in the reference),
 # blr 2.5e-4 per 256 images (2048 -> 2e-3), 10 warmup epochs then cosine,
-# 300 epochs, fp16 AMP. The EMA teacher is updated after every optimizer
+# 300 epochs, fp16 AMP. The momentum encoder is updated after every optimizer
 # step (decay 0.996^4 -> 1 over the optimizer steps). The teacher
 # temperature is a constant 0.04 as in the paper command; set
 # warmup_epochs=30 (and warmup_temp=0.07) for DINO's warm-up. AdamW is
@@ -11,7 +11,7 @@ max_epochs = 300
 warmup_epochs = 10
 accumulation = 4
 optim_wrapper = dict(
-    type='AmpOptimWrapper',
+    type='AmpOrFP32OptimWrapper',  # fp32 steps where there is no GPU
     loss_scale='dynamic',
     accumulative_counts=accumulation,
     constructor='TrainableOptimWrapperConstructor',

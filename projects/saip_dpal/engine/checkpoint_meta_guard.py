@@ -19,7 +19,7 @@ import os.path as osp
 import pickle
 from typing import Mapping
 
-from ..models.utils.teacher_checkpoints import weights_only_refusal
+from ..models.utils.checkpoint_loading import weights_only_refusal
 from ..utils.config_text import parse_config_text
 from ..utils.errors import InputDataError
 

@@ -33,11 +33,11 @@ from mmengine.logging import print_log
 from mmengine.model.weight_init import trunc_normal_, update_init_info
 
 from ..models.utils.backbone_extraction import patch_grid
-from ..models.utils.teacher_checkpoints import (build_for_key_check,
-                                                check_teacher_state_dict,
-                                                few_keys,
-                                                load_checkpoint_weights_only,
-                                                unwrap_checkpoint)
+from ..models.utils.checkpoint_loading import (build_for_key_check,
+                                               check_teacher_state_dict,
+                                               few_keys,
+                                               load_checkpoint_weights_only,
+                                               unwrap_checkpoint)
 from ..utils.errors import InputDataError
 
 #: absolute position embeddings that mmpretrain's ViT / Swin draw in their

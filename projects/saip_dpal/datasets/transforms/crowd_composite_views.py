@@ -62,11 +62,14 @@ class CrowdCompositeViews(BaseTransform):
     view (``second_global_pipeline``) and the region itself as a view
     (``with_region``).
 
-    Required keys: ``img``. Modified keys: ``img`` becomes the list
-    ``[global (Hg, Wg, 3), [global_2 (Hg, Wg, 3)], local_1..local_n
-    (Hl, Wl, 3), [region (Hl, Wl, 3)], crowd (Hc, Wc, 3)]``. Added keys:
-    ``paste_boxes`` (2, 4) int64 (x1, y1, x2, y2) on the crowd view, the
-    local's box first, then the region's.
+    Required keys: ``img``. Modified keys: ``img`` becomes a dict of named
+    views: ``global`` (Hg, Wg, 3), ``global_2`` (Hg, Wg, 3, with
+    ``second_global_pipeline``), ``locals`` (a list of ``num_locals - 1``
+    (Hl, Wl, 3) views), ``pasted_local`` (Hl, Wl, 3, the local view on the
+    crowd view), ``region`` (Hl, Wl, 3, with ``with_region``) and
+    ``crowd`` (Hc, Wc, 3). Added keys: ``paste_boxes``, a dict of the
+    (x1, y1, x2, y2) int64 boxes (4,) of ``pasted_local`` and ``region`` on
+    the crowd view. :class:`PackViews` packs the views by name.
 
     Args:
         global_pipeline (list[dict]): Transforms of the global view.
@@ -122,11 +125,36 @@ class CrowdCompositeViews(BaseTransform):
         # makes a new image and leaves the decoded one as it was
         return pipeline(dict(results))['img']
 
-    def transform(self, results: dict) -> dict:
-        global_view = self._view(self.global_pipeline, results)
-        globals_ = [global_view]
+    def _named(self, global_, global_2, locals_, region, crowd) -> dict:
+        """The views (or their sizes) by name; the one place of the
+        layout."""
+        views = {'global': global_}
         if self.second_global_pipeline is not None:
-            globals_.append(self._view(self.second_global_pipeline, results))
+            views['global_2'] = global_2
+        views.update(locals=list(locals_[:-1]), pasted_local=locals_[-1])
+        if self.with_region:
+            views['region'] = region
+        views['crowd'] = crowd
+        return views
+
+    def view_sizes(self) -> dict:
+        """(h, w) of each view by name, read from the pipelines' opening
+        crops (for benchmarks that make views of random pixels)."""
+
+        def size(pipeline):
+            scale = pipeline.transforms[0].scale
+            return (scale, scale) if isinstance(scale, int) else tuple(scale)
+
+        g2 = self.second_global_pipeline
+        return self._named(
+            size(self.global_pipeline), g2 and size(g2),
+            [size(self.local_pipeline)] * self.num_locals, self.paste_size,
+            size(self.canvas_pipeline))
+
+    def transform(self, results: dict) -> dict:
+        global_ = self._view(self.global_pipeline, results)
+        global_2 = None if self.second_global_pipeline is None else \
+            self._view(self.second_global_pipeline, results)
         locals_ = [
             self._view(self.local_pipeline, results)
             for _ in range(self.num_locals)
@@ -139,14 +167,12 @@ class CrowdCompositeViews(BaseTransform):
                 f'local views are {locals_[-1].shape[0]}x'
                 f'{locals_[-1].shape[1]} but paste_size is {h}x{w}')
         region = mmcv.imresize(
-            global_view, (w, h), interpolation='bicubic', backend='cv2')
+            global_, (w, h), interpolation='bicubic', backend='cv2')
         boxes = side_by_side_boxes(canvas.shape[:2], (h, w), 2)
         crowd = paste(canvas, [locals_[-1], region], boxes, self.alpha)
-        results['img'] = [
-            *globals_, *locals_, *([region] if self.with_region else []),
-            crowd
-        ]
-        results['paste_boxes'] = boxes
+        results['img'] = self._named(global_, global_2, locals_, region,
+                                     crowd)
+        results['paste_boxes'] = dict(pasted_local=boxes[0], region=boxes[1])
         return results
 
     def __repr__(self) -> str:

@@ -30,7 +30,7 @@ class TeacherTemperatureHook(Hook):
         by_epoch (bool): Measure the warm-up in epochs. Defaults to True;
             with False, ``warmup_iters`` is required.
         attr (str): Dotted path of the temperature from the model.
-            Defaults to 'loss_csm.teacher_temp'.
+            Defaults to 'matching_head.loss_rep.teacher_temp'.
     """
     priority = 'NORMAL'
 
@@ -40,7 +40,8 @@ class TeacherTemperatureHook(Hook):
                  warmup_iters: Optional[int] = None,
                  warmup_epochs: int = 30,
                  by_epoch: bool = True,
-                 attr: str = 'loss_csm.teacher_temp') -> None:
+                 attr: str = 'matching_head.loss_rep.teacher_temp'
+                 ) -> None:
         if warmup_iters is None and not by_epoch:
             raise ValueError('warmup_iters is required when by_epoch=False')
         if (warmup_iters if warmup_iters is not None else warmup_epochs) < 0:

@@ -1,7 +1,8 @@
 """DPAL: Dynamic Pattern Alignment Learning (distillation pretraining)."""
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
+import torch.nn as nn
 from mmengine.logging import print_log
 
 from mmpretrain.models import BaseSelfSupervisor
@@ -9,19 +10,27 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from ..utils.attention import unbind_qkv_attention
 from ..utils.compile_blocks import compile_blocks, parse_compile
+from ..utils.old_checkpoint_keys import old_key_renamer
 from ..utils.optim_step_cosine_ema import OptimStepCosineEMA
 from ..utils.reference_init import check_backbone_init, init_backbone
 from ..utils.shape_mask import pca_shape_mask
-from ..utils.teacher_checkpoints import load_teacher_weights
+from ..utils.checkpoint_loading import load_teacher_weights
 from ..utils.teacher_precision import (check_teacher_dtype,
                                        store_matmul_weights_in_bfloat16,
                                        teacher_autocast, uses_bfloat16)
-from ..utils.token_grid import as_tokens, resize_patch_tokens, token_grid
+from ..utils.token_grid import (as_tokens, backbone_tokens,
+                                resize_patch_tokens)
+from ..utils.views_data_preprocessor import check_views, views_preprocessor
 
 #: the gate targets of the three alignments: the pattern class the decoder's
 #: gate is trained to predict for their tokens (the decoding itself mixes the
 #: experts by the gate's softmax, whatever the target)
 GLOBAL_TARGET, LOCAL_TARGET, RELATION_TARGET = 0, 1, 2
+#: checkpoint key prefixes before the EMA copy was the momentum encoder
+OLD_KEY_PREFIXES = (
+    ('ema_backbone.module.', 'momentum_encoder.module.backbone.'),
+    ('ema_backbone.', 'momentum_encoder.'),
+)
 
 
 def _drop_teacher_weights(module, state_dict, prefix, local_metadata):
@@ -42,15 +51,16 @@ def _keep_teacher_weights(module, state_dict, prefix, *args):
 class DPAL(BaseSelfSupervisor):
     """Distil a frozen human-centric teacher into a small student backbone.
 
-    Inputs are the views of :class:`CrowdCompositeViews`:
-    ``[global (B, 3, Hg, Wg), local_1..local_n (B, 3, Hl, Wl),
-    crowd (B, 3, Hc, Wc)]``. The teacher (no gradient, always ``eval()``)
-    gives on ``global`` the cls target (B, 1, Ct), the shape mask (B, Np, 1)
-    (batch PCA of its patch tokens) and the local target ``mask * patches``;
-    on ``crowd`` its tokens (B, 1 + Nc, Ct) for the relation target. The
-    student's final tokens (B, 1 + N, Cs) (Swin: pooled token first), with
-    patch tokens resized to the teacher's grid, go through the pattern
-    decoder (``neck``) three times: cls of global and locals (pattern 0),
+    Inputs are the named views of :class:`CrowdCompositeViews`:
+    ``global`` (B, 3, Hg, Wg), ``locals`` and ``pasted_local`` (the n local
+    views, (B, 3, Hl, Wl) each) and ``crowd`` (B, 3, Hc, Wc). The teacher
+    (no gradient, always ``eval()``) gives on ``global`` the cls target
+    (B, 1, Ct), the shape mask (B, Np, 1) (batch PCA of its patch tokens)
+    and its patch tokens, the local target under that mask; on ``crowd``
+    its tokens (B, 1 + Nc, Ct) for the relation target. The student's
+    final tokens (B, 1 + N, Cs) (Swin: pooled token first), with patch
+    tokens resized to the teacher's grid, go through the pattern decoder
+    (``neck``) three times: cls of global and locals (gate target 0),
     global patches (1), all crowd tokens (2).
 
     Losses: ``loss_global``, ``loss_local``, ``loss_relation``,
@@ -80,8 +90,10 @@ class DPAL(BaseSelfSupervisor):
             keeps the backbone's own. Swin students (no reference code)
             and backbones with a ``Pretrained`` init_cfg keep their own.
             Defaults to 'reference'.
-        ema (dict, optional): Keep an :class:`OptimStepCosineEMA` copy of
-            the student backbone (``ema_backbone``), e.g.
+        ema (dict, optional): Keep a momentum encoder, an
+            :class:`OptimStepCosineEMA` copy of the student backbone
+            (``momentum_encoder.module.backbone``; older checkpoints'
+            ``ema_backbone.`` keys load into it), e.g.
             ``dict(momentum=0.004, end_momentum=0.)`` for decay 0.996 -> 1
             over all optimizer steps; updated by :class:`EMAUpdateHook` (its
             step count is saved, so the schedule continues on resume).
@@ -120,7 +132,7 @@ class DPAL(BaseSelfSupervisor):
         super().__init__(
             backbone=backbone,
             neck=neck,
-            data_preprocessor=data_preprocessor,
+            data_preprocessor=views_preprocessor(data_preprocessor),
             init_cfg=init_cfg)
         unbind_qkv_attention(self.backbone)
         self.teacher = MODELS.build(teacher)
@@ -133,8 +145,8 @@ class DPAL(BaseSelfSupervisor):
         self.gate_loss_weight = float(gate_loss_weight)
         self.shape_mask_sign = shape_mask_sign
         self.backbone_init = check_backbone_init(backbone_init)
-        self.ema_backbone = None if ema is None else OptimStepCosineEMA(
-            self.backbone, **ema)
+        self.momentum_encoder = None if ema is None else OptimStepCosineEMA(
+            self._averaged(), **ema)
         self.teacher_dtype = check_teacher_dtype(teacher_dtype)
         self._teacher_weights_bf16 = False
         parts = dict(student=self.backbone, teacher=self.teacher)
@@ -143,6 +155,12 @@ class DPAL(BaseSelfSupervisor):
         # the teacher comes from teacher_checkpoint, not from our checkpoints
         self.register_state_dict_post_hook(_drop_teacher_weights)
         self.register_load_state_dict_pre_hook(_keep_teacher_weights)
+        self.register_load_state_dict_pre_hook(
+            old_key_renamer(OLD_KEY_PREFIXES))
+
+    def _averaged(self) -> nn.ModuleDict:
+        """The student parts the momentum encoder averages."""
+        return nn.ModuleDict(dict(backbone=self.backbone))
 
     def init_weights(self) -> None:
         """Initialise the student, then load the teacher and start the EMA
@@ -160,9 +178,9 @@ class DPAL(BaseSelfSupervisor):
             print_log(
                 f'DPAL teacher: {report["loaded"]} tensors from '
                 f'{report["source"]}', logger='current')
-        if self.ema_backbone is not None:
-            self.ema_backbone.module.load_state_dict(
-                self.backbone.state_dict())
+        if self.momentum_encoder is not None:
+            self.momentum_encoder.module.load_state_dict(
+                self._averaged().state_dict())
 
     def train(self, mode: bool = True) -> 'DPAL':
         """Train or eval the student; the teacher always stays in eval."""
@@ -171,20 +189,22 @@ class DPAL(BaseSelfSupervisor):
         return self
 
     def update_ema(self) -> None:
-        """Average the student backbone into ``ema_backbone`` (no-op
+        """Average the student backbone into the momentum encoder (no-op
         without one); :class:`EMAUpdateHook` calls it after each optimizer
         step."""
-        if self.ema_backbone is not None:
-            self.ema_backbone.update_parameters(self.backbone)
+        if self.momentum_encoder is not None:
+            self.momentum_encoder.update_parameters(self._averaged())
 
     def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
         """Student tokens (B, 1 + N, Cs) of one batch of images."""
         return as_tokens(self.backbone(inputs))
 
     @torch.no_grad()
-    def teacher_tokens(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Teacher tokens (B, 1 + N, Ct), cls (or pooled token) first; fp32
-        when the teacher ran in bf16 (``teacher_dtype``)."""
+    def teacher_tokens(
+            self, inputs: torch.Tensor) -> Tuple[torch.Tensor, tuple]:
+        """Teacher tokens (B, 1 + h * w, Ct), cls (or pooled token) first,
+        and their grid (h, w); fp32 when the teacher ran in bf16
+        (``teacher_dtype``)."""
         device = inputs.device.type
         if uses_bfloat16(self.teacher_dtype, device) and \
                 not self._teacher_weights_bf16:
@@ -192,36 +212,31 @@ class DPAL(BaseSelfSupervisor):
             store_matmul_weights_in_bfloat16(self.teacher)
             self._teacher_weights_bf16 = True
         with teacher_autocast(self.teacher_dtype, device):
-            tokens = as_tokens(self.teacher(inputs))
-        return tokens if self.teacher_dtype is None else tokens.float()
+            tokens, grid = backbone_tokens(self.teacher, inputs)
+        return (tokens if self.teacher_dtype is None else tokens.float(),
+                grid)
 
     def _student_on_grid(self, inputs: torch.Tensor,
                          grid: tuple) -> torch.Tensor:
         """Student tokens with the patch tokens resized to ``grid``."""
-        tokens = self.extract_feat(inputs)
-        own = token_grid(tokens.shape[1] - 1, inputs.shape[-2:])
+        tokens, own = backbone_tokens(self.backbone, inputs)
         patches = resize_patch_tokens(tokens[:, 1:], own, grid)
         return torch.cat([tokens[:, :1], patches], dim=1)
 
-    def loss(self, inputs: List[torch.Tensor],
+    def loss(self, inputs: Dict[str, torch.Tensor],
              data_samples: Optional[List[DataSample]] = None,
              **kwargs) -> Dict[str, torch.Tensor]:
-        """Losses of one batch of views (see the class docstring)."""
-        if len(inputs) < 3:
-            raise ValueError('DPAL needs [global, local(s)..., crowd] views, '
-                             f'got {len(inputs)} inputs')
-        global_view, crowd = inputs[0], inputs[-1]
-        local_views = inputs[1:-1]
+        """Losses of one batch of named views (see the class docstring)."""
+        check_views('DPAL', inputs, ('global', 'pasted_local', 'crowd'))
+        global_view, crowd = inputs['global'], inputs['crowd']
+        local_views = [*inputs.get('locals', []), inputs['pasted_local']]
         B = global_view.shape[0]
 
         # teacher targets
-        t_global = self.teacher_tokens(global_view)
-        t_crowd = self.teacher_tokens(crowd)
-        grid = token_grid(t_global.shape[1] - 1, global_view.shape[-2:])
-        crowd_grid = token_grid(t_crowd.shape[1] - 1, crowd.shape[-2:])
+        t_global, grid = self.teacher_tokens(global_view)
+        t_crowd, crowd_grid = self.teacher_tokens(crowd)
         t_patches = t_global[:, 1:]
         mask = pca_shape_mask(t_patches, grid, sign=self.shape_mask_sign)
-        local_target = mask * t_patches.float()
 
         # student
         s_global = self._student_on_grid(global_view, grid)
@@ -246,7 +261,7 @@ class DPAL(BaseSelfSupervisor):
         losses = dict(
             loss_global=self.loss_global(
                 dec_global['out'].split(B), t_global[:, :1]),
-            loss_local=self.loss_local(dec_local['out'], local_target, mask),
+            loss_local=self.loss_local(dec_local['out'], t_patches, mask),
             loss_relation=self.loss_relation(dec_relation['out'], t_crowd),
             loss_gate=self.gate_loss_weight * pooled('loss_gate'),
             loss_expert=pooled('loss_expert_reg'))

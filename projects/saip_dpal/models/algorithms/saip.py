@@ -12,10 +12,12 @@ from mmpretrain.structures import DataSample
 from ..utils.anchor_mask import anchor_keep_ids
 from ..utils.attention import unbind_qkv_attention
 from ..utils.compile_blocks import compile_blocks, parse_compile
+from ..utils.old_checkpoint_keys import old_key_renamer
 from ..utils.optim_step_cosine_ema import OptimStepCosineEMA
 from ..utils.reference_init import check_backbone_init, init_backbone
 from ..utils.teacher_precision import (as_float32, check_teacher_dtype,
                                        teacher_autocast)
+from ..utils.views_data_preprocessor import check_views, views_preprocessor
 
 
 def boxes_to_masks(boxes: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
@@ -28,44 +30,53 @@ def boxes_to_masks(boxes: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
     return ((ys >= y1) & (ys < y2) & (xs >= x1) & (xs < x2)).float()
 
 
+#: checkpoint key prefixes before the heads owned their networks and the
+#: EMA copy was called the momentum encoder -> now
+OLD_KEY_PREFIXES = (
+    ('teacher.module.head.', 'momentum_encoder.module.projection.'),
+    ('teacher.', 'momentum_encoder.'),
+    ('head.', 'matching_head.projection.'),
+    ('loss_csm.', 'matching_head.loss_rep.'),
+    ('neck.', 'reconstruction_head.decoder.'),
+)
+
+
 @MODELS.register_module()
 class SAIP(BaseSelfSupervisor):
     """Cross-scale matching (CSM), reconstruction (CSR) and search (CSS)
-    with an EMA teacher.
+    against a momentum encoder (an EMA copy of the student).
 
-    Inputs are the views of :class:`CrowdCompositeViews` with a second
-    global view and the region: ``[g1, g2 (B, 3, Hg, Wg), l_1..l_{n-1}
-    (B, 3, Hl, Wl), region (B, 3, Hl, Wl), ref (B, 3, Hr, Wr)]``; each data
-    sample carries ``paste_boxes`` (2, 4): the box of l_{n-1} (ROI) and of
-    the region (instance) on ``ref``.
+    Inputs are the named views of :class:`CrowdCompositeViews` with a
+    second global view and the region: ``global`` and ``global_2`` (g1, g2:
+    (B, 3, Hg, Wg)), ``locals`` (l_1..l_{n-2}), ``pasted_local`` (l_{n-1})
+    and ``region`` ((B, 3, Hl, Wl) each), ``crowd`` (ref: (B, 3, Hr, Wr));
+    each data sample carries ``paste_boxes``: the boxes (4,) of
+    ``pasted_local`` (ROI) and ``region`` (instance) on ``crowd``.
 
-    - CSM: projected cls tokens of g1, g2, l_1..l_{n-2}, and of l_{n-1} and
-      the region each rescaled by a factor drawn from ``rescale_factors``;
-      the teacher projects g1 and g2; :class:`CrossScaleMatchingLoss` over
-      cross-view pairs (``loss_csm_rep``) and
-      :class:`AttentionRelationLoss` between the last blocks' q.k and v.v
-      maps of the same global views, the two terms added per view and the
-      views averaged (``loss_csm_att``).
-    - CSR: g2 upscaled by ``csr_scale``, an anchor keep-mask drawn on g2's
-      grid, the student encoder up to its intermediate block on the kept
-      patches, the decoder (``neck``) conditioned on g1's intermediate cls,
-      normalised-pixel MSE on removed patches (``loss_csr``).
-    - CSS: the teacher's intermediate tokens of ``ref`` are searched with
-      the student's intermediate tokens of g1 (target: the region box,
-      ``loss_css_inst``) and of the rescaled l_{n-1} (target: its box,
-      ``loss_css_roi``).
+    - CSM (``matching_head``): cls tokens of g1, g2, l_1..l_{n-2}, and of
+      l_{n-1} and the region each rescaled by a factor drawn from
+      ``rescale_factors``, against the momentum encoder's projections of
+      g1 and g2 (``loss_csm_rep``); the last blocks' q.k and v.v maps of the
+      global views against the momentum encoder's (``loss_csm_att``).
+    - CSR (``reconstruction_head``): g2 upscaled by ``csr_scale``, an anchor
+      keep-mask drawn on g2's grid, the student encoder up to its
+      intermediate block on the kept patches, decoded conditioned on g1's
+      intermediate cls; normalised-pixel MSE on removed patches
+      (``loss_csr``).
+    - CSS (``search_head``): the momentum encoder's intermediate tokens of
+      ``ref`` are searched with the student's intermediate tokens of g1
+      (target: the region box, ``loss_css_inst``) and of the rescaled
+      l_{n-1} (target: its box, ``loss_css_roi``).
+
+    Each loss is weighted in its head's (or loss's) config only. Older
+    checkpoints (``teacher.``, ``head.``, ``neck.``, ``loss_csm.`` keys)
+    load through a state-dict hook.
 
     Args:
         backbone (dict): :class:`SAIPVisionTransformer`.
-        neck (dict): :class:`SAIPReconstructionDecoder`.
-        head (dict): :class:`SAIPProjectionHead` (CSM).
-        search_head (dict): :class:`SAIPSearchHead` (CSS).
+        matching_head (dict): :class:`SAIPMatchingHead` (CSM).
         reconstruction_head (dict): :class:`SAIPReconstructionHead` (CSR).
-        loss_csm (dict): :class:`CrossScaleMatchingLoss`; its
-            ``teacher_temp`` is driven by :class:`TeacherTemperatureHook`.
-        loss_att (dict): :class:`AttentionRelationLoss`.
-        loss_weights (dict): Weights of ``csm_rep``, ``csm_att``, ``csr``,
-            ``css_inst`` and ``css_roi`` (default 1 each).
+        search_head (dict): :class:`SAIPSearchHead` (CSS).
         rescale_factors (Sequence[float]): Scales of l_{n-1} and the region.
             Sizes are rounded to multiples of the patch size.
         csr_scale (float): Upscale of g2 for CSR. Defaults to 1.25.
@@ -74,89 +85,83 @@ class SAIP(BaseSelfSupervisor):
             the authors' code (:func:`reference_vit_init`; its
             ``inter_norm`` too); ``'default'`` keeps mmpretrain's. A
             ``Pretrained`` init_cfg is kept. Defaults to 'reference'.
-        ema (dict): :class:`OptimStepCosineEMA` args of the teacher: decay
-            0.996 per training batch (``momentum=0.004``), i.e. 0.996^a per
-            optimizer step with ``a`` accumulation steps, cosine to exactly
-            1 on the last optimizer step; the teacher is updated by
+        ema (dict): :class:`OptimStepCosineEMA` args of the momentum encoder
+            (an averaged copy of the backbone and the matching projection):
+            decay 0.996 per training batch (``momentum=0.004``), i.e.
+            0.996^a per optimizer step with ``a`` accumulation steps, cosine
+            to exactly 1 on the last optimizer step; updated by
             :class:`EMAUpdateHook`.
-        teacher_dtype (str, optional): ``'bfloat16'`` runs the EMA
-            teacher's forward (no gradient) under bf16 autocast where the
+        momentum_dtype (str, optional): ``'bfloat16'`` runs the momentum
+            encoder's forward (no gradient) under bf16 autocast where the
             device computes bf16 natively, its outputs handed on in fp32;
             None (the default) keeps the step's precision.
         compile (bool | dict): ``torch.compile`` the transformer blocks of
             the ``student`` (backbone and reconstruction decoder) and / or
-            the EMA ``teacher``: True for both, or e.g.
+            the ``momentum_encoder``: True for both, or e.g.
             ``dict(student=True, mode='max-autotune')`` (other keys are
             ``torch.compile`` options). Defaults to False.
     """
 
     def __init__(self,
                  backbone: dict,
-                 neck: dict,
-                 head: dict,
+                 matching_head: dict,
+                 reconstruction_head: dict,
                  search_head: dict,
-                 reconstruction_head: dict = dict(
-                     type='SAIPReconstructionHead', norm_pix=True),
-                 loss_csm: dict = dict(type='CrossScaleMatchingLoss'),
-                 loss_att: dict = dict(type='AttentionRelationLoss'),
-                 loss_weights: Optional[dict] = None,
                  rescale_factors: Sequence[float] = (0.75, 0.875, 1.125,
                                                      1.25),
                  csr_scale: float = 1.25,
                  mask_ratio: float = 0.75,
                  backbone_init: str = 'reference',
                  ema: dict = dict(momentum=0.004, end_momentum=0.),
-                 teacher_dtype: Optional[str] = None,
+                 momentum_dtype: Optional[str] = None,
                  compile: Union[bool, dict] = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(
             backbone=backbone,
-            neck=neck,
-            head=head,
-            data_preprocessor=data_preprocessor,
+            data_preprocessor=views_preprocessor(data_preprocessor),
             init_cfg=init_cfg)
-        unbind_qkv_attention(self.backbone)  # the teacher copies it below
-        unbind_qkv_attention(self.neck)
-        self.search_head = MODELS.build(search_head)
+        # built in the order of the former neck, head, search_head, so the
+        # optimizer's parameter order (and older optimizer states) stays
         self.reconstruction_head = MODELS.build(reconstruction_head)
-        self.loss_csm = MODELS.build(loss_csm)
-        self.loss_att = MODELS.build(loss_att)
-        names = ('csm_rep', 'csm_att', 'csr', 'css_inst', 'css_roi')
-        weights = dict(loss_weights or {})
-        unknown = set(weights) - set(names)
-        if unknown:
-            raise ValueError(f'unknown loss weights {sorted(unknown)}; '
-                             f'choose from {names}')
-        self.loss_weights = {n: float(weights.get(n, 1.)) for n in names}
+        self.matching_head = MODELS.build(matching_head)
+        self.search_head = MODELS.build(search_head)
+        decoder = self.reconstruction_head.decoder
+        unbind_qkv_attention(self.backbone)  # the EMA copies it below
+        unbind_qkv_attention(decoder)
         self.rescale_factors = tuple(rescale_factors)
         self.csr_scale = csr_scale
         self.mask_ratio = mask_ratio
         self.backbone_init = check_backbone_init(backbone_init)
         self.patch_size = self.backbone.patch_embed.projection.stride[0]
-        self.teacher = OptimStepCosineEMA(self._student_for_teacher(), **ema)
-        self.teacher_dtype = check_teacher_dtype(teacher_dtype)
-        # after the teacher's copy: it gets its own compiled blocks
-        parts = dict(student=nn.ModuleList([self.backbone, self.neck]),
-                     teacher=self.teacher.module.backbone)
+        self.momentum_encoder = OptimStepCosineEMA(self._averaged(), **ema)
+        self.momentum_dtype = check_teacher_dtype(momentum_dtype)
+        # after the copy: the momentum encoder gets its own compiled blocks
+        parts = dict(student=nn.ModuleList([self.backbone, decoder]),
+                     momentum_encoder=self.momentum_encoder.module.backbone)
         for part, options in parse_compile(compile, tuple(parts)).items():
             compile_blocks(parts[part], **options)
+        self.register_load_state_dict_pre_hook(
+            old_key_renamer(OLD_KEY_PREFIXES))
 
-    def _student_for_teacher(self) -> nn.ModuleDict:
-        """The student parts the teacher mirrors (backbone, CSM head)."""
-        return nn.ModuleDict(dict(backbone=self.backbone, head=self.head))
+    def _averaged(self) -> nn.ModuleDict:
+        """The student parts the momentum encoder averages."""
+        return nn.ModuleDict(
+            dict(backbone=self.backbone,
+                 projection=self.matching_head.projection))
 
     def init_weights(self) -> None:
-        """Initialise the student, then start the teacher from it."""
+        """Initialise the student, then start the momentum encoder from
+        it."""
         super().init_weights()
         init_backbone(self.backbone, self.backbone_init)
-        self.teacher.module.load_state_dict(
-            self._student_for_teacher().state_dict())
+        self.momentum_encoder.module.load_state_dict(
+            self._averaged().state_dict())
 
     def update_ema(self) -> None:
-        """Average the student into the teacher; called by
+        """Average the student into the momentum encoder; called by
         :class:`EMAUpdateHook` after each optimizer step."""
-        self.teacher.update_parameters(self._student_for_teacher())
+        self.momentum_encoder.update_parameters(self._averaged())
 
     def extract_feat(self, inputs: torch.Tensor):
         """Backbone output of the student (plain ViT output)."""
@@ -171,79 +176,73 @@ class SAIP(BaseSelfSupervisor):
         return F.interpolate(
             x, size=size, mode='bicubic', align_corners=False)
 
-    def loss(self, inputs: List[torch.Tensor],
+    @torch.no_grad()
+    def _momentum_targets(self, globals_: torch.Tensor,
+                          ref: torch.Tensor) -> tuple:
+        """The momentum encoder's tokens and attention maps of the global
+        views, their projections (list of (B, K)) and its intermediate
+        tokens of ``ref``; fp32."""
+        encoder = self.momentum_encoder.module
+        with teacher_autocast(self.momentum_dtype, ref.device.type):
+            glob = encoder.backbone.forward_tokens(globals_, with_attn=True)
+            proj = encoder.projection(glob['tokens'][:, 0]).chunk(2)
+            search = encoder.backbone.forward_tokens(ref, inter_only=True)
+        if self.momentum_dtype is not None:
+            glob, proj, search = as_float32((glob, proj, search))
+        return glob, list(proj), search
+
+    def loss(self, inputs: Dict[str, torch.Tensor],
              data_samples: List[DataSample], **kwargs) -> Dict[str,
                                                                torch.Tensor]:
-        """Losses of one batch of views (see the class docstring)."""
-        if len(inputs) < 6:
-            raise ValueError('SAIP needs [g1, g2, l_1..l_{n-1} (n >= 3), '
-                             f'region, ref] views, got {len(inputs)} inputs')
-        g1, g2 = inputs[0], inputs[1]
-        locals_, region, ref = inputs[2:-2], inputs[-2], inputs[-1]
-        B = g1.shape[0]
-        boxes = torch.stack([
-            torch.as_tensor(s.paste_boxes) for s in data_samples
-        ]).to(ref.device)
-        teacher = self.teacher.module
+        """Losses of one batch of named views (see the class docstring)."""
+        check_views('SAIP', inputs, ('global', 'global_2', 'locals',
+                                     'pasted_local', 'region', 'crowd'))
+        g1, g2, ref = inputs['global'], inputs['global_2'], inputs['crowd']
+        paste_masks = {
+            query: boxes_to_masks(
+                torch.stack([
+                    torch.as_tensor(s.paste_boxes[view])
+                    for s in data_samples
+                ]).to(ref.device), ref.shape[-2:])
+            for query, view in (('inst', 'region'), ('roi', 'pasted_local'))
+        }
+        t_glob, t_proj, t_ref = self._momentum_targets(
+            torch.cat([g1, g2]), ref)
 
-        # teacher: projected g1/g2, their attention maps, ref's inter tokens
-        with torch.no_grad(), teacher_autocast(self.teacher_dtype,
-                                               ref.device.type):
-            t_glob = teacher.backbone.forward_tokens(
-                torch.cat([g1, g2]), with_attn=True)
-            t_proj = teacher.head(t_glob['tokens'][:, 0]).chunk(2)
-            t_ref = teacher.backbone.forward_tokens(ref, inter_only=True)
-        if self.teacher_dtype is not None:
-            t_glob, t_proj, t_ref = as_float32((t_glob, t_proj, t_ref))
-
-        # student: globals (with attention), locals, rescaled views
+        # student: globals (with attention), locals, rescaled ROI and region
         s_glob = self.backbone.forward_tokens(
             torch.cat([g1, g2]), with_attn=True)
         cls = [s_glob['tokens'][:, 0]]
-        if len(locals_) > 1:
-            small = self.backbone.forward_tokens(torch.cat(locals_[:-1]))
+        if inputs['locals']:
+            small = self.backbone.forward_tokens(torch.cat(inputs['locals']))
             cls.append(small['tokens'][:, 0])
         factors = np.random.choice(self.rescale_factors, 2)
-        roi_view = self._resize(locals_[-1], factors[0])
-        s_roi = self.backbone.forward_tokens(roi_view)
+        s_roi = self.backbone.forward_tokens(
+            self._resize(inputs['pasted_local'], factors[0]))
         s_region = self.backbone.forward_tokens(
-            self._resize(region, factors[1]))
+            self._resize(inputs['region'], factors[1]))
         cls += [s_roi['tokens'][:, 0], s_region['tokens'][:, 0]]
-        # one head call for all views: one pass over the 65536-way layer
-        s_proj = list(self.head(torch.cat(cls)).split(B))
 
-        losses = dict()
-        losses['loss_csm_rep'] = self.loss_csm(s_proj, t_proj)
-        # per global view its (q.k, v.v) maps, teacher vs student
-        t_maps = list(zip(t_glob['attn_qk'].chunk(2),
-                          t_glob['attn_vv'].chunk(2)))
-        s_maps = list(zip(s_glob['attn_qk'].chunk(2),
-                          s_glob['attn_vv'].chunk(2)))
-        losses['loss_csm_att'] = self.loss_att(t_maps, s_maps)
+        def maps(out):  # per global view its (q.k, v.v) maps
+            return list(zip(out['attn_qk'].chunk(2), out['attn_vv'].chunk(2)))
+
+        losses = self.matching_head.loss(cls, t_proj, maps(s_glob),
+                                         maps(t_glob))
 
         # CSR: anchor-masked, upscaled g2 -> decoder conditioned on g1
         g2_up = self._resize(g2, self.csr_scale)
         s_inter = s_glob['inter'].chunk(2)[0]  # g1's intermediate tokens
-        base_grid = s_glob['grid']
         target_grid = tuple(s // self.patch_size for s in g2_up.shape[-2:])
         keep_ids, mask, ids_restore = anchor_keep_ids(
-            B, base_grid, target_grid, keep_ratio=1 - self.mask_ratio,
-            device=g2.device)
+            g1.shape[0], s_glob['grid'], target_grid,
+            keep_ratio=1 - self.mask_ratio, device=g2.device)
         visible = self.backbone.forward_tokens(
             g2_up, keep_ids=keep_ids, inter_only=True)['inter']
-        pred = self.neck(visible, s_inter[:, :1], ids_restore, target_grid)
-        losses['loss_csr'] = self.reconstruction_head.loss(pred, g2_up, mask)
+        losses.update(self.reconstruction_head.loss(
+            visible, s_inter[:, :1], ids_restore, g2_up, mask))
 
         # CSS: search ref with g1 (region box) and rescaled l_{n-1} (its box)
-        ref_size = ref.shape[-2:]
-        inst_logits, roi_logits = self.search_head(
-            [s_inter, s_roi['inter']], t_ref['inter'], t_ref['grid'])
-        losses['loss_css_inst'] = self.search_head.loss(
-            inst_logits, boxes_to_masks(boxes[:, 1], ref_size))
-        losses['loss_css_roi'] = self.search_head.loss(
-            roi_logits, boxes_to_masks(boxes[:, 0], ref_size))
-
-        return {
-            k: v * self.loss_weights[k[len('loss_'):]]
-            for k, v in losses.items()
-        }
+        losses.update(self.search_head.loss(
+            dict(inst=s_inter, roi=s_roi['inter']), t_ref['inter'],
+            t_ref['grid'], paste_masks))
+        return losses

@@ -15,7 +15,7 @@ SOLIDER's ``swin_transformer.py``, an mmdet-style Swin):
 * SOLIDER's ``stages[i].downsample`` sits at the end of stage ``i``, exactly
   like mmpretrain's (``SwinBlockSequence(downsample=i < 3)``), so the
   parameter names are the same and a SOLIDER backbone state dict loads
-  without renaming (see ``teacher_checkpoints.convert_solider_state_dict``).
+  without renaming (see ``tools/model_converters/solider2mmpretrain.py``).
 * The output of stage ``i`` is ``norm{i}`` applied to the tokens *before*
   the downsample and *before* the controller (SOLIDER normalises ``out``,
   the pre-downsample tensor, and modulates ``x``, the downsampled one).
@@ -98,6 +98,14 @@ class SOLIDERSwinTransformer(SwinTransformer):
         for stage in self.stages:
             self.semantic_embed_w.append(nn.Linear(2, stage.out_channels))
             self.semantic_embed_b.append(nn.Linear(2, stage.out_channels))
+
+    def init_weights(self) -> None:
+        """Swin's initialisation, and the semantic embeddings
+        N(0, 0.02^2)-truncated with zero biases unless pretrained."""
+        super().init_weights()
+        if isinstance(self.init_cfg, dict) and \
+                self.init_cfg.get('type') == 'Pretrained':
+            return
         for layer in (*self.semantic_embed_w, *self.semantic_embed_b):
             trunc_normal_(layer.weight, std=.02)
             nn.init.zeros_(layer.bias)

@@ -55,10 +55,15 @@ class ReIDHead(BaseModule):
         self.bnneck = nn.BatchNorm1d(in_channels)
         self.bnneck.bias.requires_grad_(False)
         self.classifier = nn.Linear(in_channels, num_classes, bias=False)
-        nn.init.normal_(self.classifier.weight, std=0.001)
         self.margin = margin
         self.label_smoothing = label_smoothing
         self.loss_weights = tuple(loss_weights)
+
+    def init_weights(self) -> None:
+        """Classifier weights N(0, 0.001^2) unless ``init_cfg`` is given."""
+        super().init_weights()
+        if self.init_cfg is None:
+            nn.init.normal_(self.classifier.weight, std=0.001)
 
     def pre_logits(self, feats: Union[torch.Tensor, Sequence[torch.Tensor]]
                    ) -> torch.Tensor:

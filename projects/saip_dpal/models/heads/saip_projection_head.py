@@ -86,7 +86,7 @@ class SAIPProjectionHead(BaseModule):
             Defaults to True.
         init_cfg (dict, optional): Initialisation config. By default, as
             the reference, the MLP's linear weights are Xavier-uniform with
-            zero biases (applied at construction) and the last layer's
+            zero biases (:meth:`init_weights`) and the last layer's
             direction keeps ``nn.Linear``'s default.
 
     Shapes:
@@ -109,7 +109,12 @@ class SAIPProjectionHead(BaseModule):
             nn.Linear(hidden_channels, bottleneck_channels))
         self.last_layer = WeightNormLinear(
             bottleneck_channels, out_channels, fix_norm=norm_last_layer)
-        xavier_init(self.mlp)
+
+    def init_weights(self) -> None:
+        """The reference's initialisation unless ``init_cfg`` is given."""
+        super().init_weights()
+        if self.init_cfg is None:
+            xavier_init(self.mlp)
 
     def bottleneck(self, x: torch.Tensor) -> torch.Tensor:
         """The L2-normalised bottleneck: (N, C) -> (N, bottleneck)."""

@@ -1,5 +1,5 @@
 """Cross-scale search (CSS) head of SAIP."""
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -89,11 +89,11 @@ class SAIPSearchHead(BaseModule):
         mlp_ratio (float): MLP ratio of the attention blocks.
             Defaults to 4.
         norm_eps (float): Epsilon of the LayerNorms. Defaults to 1e-6.
-        loss_weight (float): Weight of :meth:`loss`. Defaults to 1.0.
+        loss_weight (float): Weight of both search losses. Defaults to 1.0.
         init_cfg (dict, optional): Initialisation config. By default, as
             the reference: Xavier-uniform linear and convolution weights,
             zero linear biases (convolution biases keep PyTorch's default),
-            unit LayerNorms; applied at construction.
+            unit LayerNorms (:meth:`init_weights`).
     """
 
     def __init__(self,
@@ -133,10 +133,12 @@ class SAIPSearchHead(BaseModule):
                 nn.GELU()
             ]
         self.mask_head = nn.Sequential(*layers)
-        self._init_parameters()
 
-    def _init_parameters(self) -> None:
-        xavier_init(self, convs=True)
+    def init_weights(self) -> None:
+        """The reference's initialisation unless ``init_cfg`` is given."""
+        super().init_weights()
+        if self.init_cfg is None:
+            xavier_init(self, convs=True)
 
     def query_kernel(self, query_tokens: torch.Tensor,
                      search_patches: torch.Tensor) -> torch.Tensor:
@@ -189,8 +191,20 @@ class SAIPSearchHead(BaseModule):
         ]
         return logits[0] if torch.is_tensor(query_tokens) else logits
 
-    def loss(self, logits: torch.Tensor,
-             paste_masks: torch.Tensor) -> torch.Tensor:
+    def loss(self, queries: Dict[str, torch.Tensor],
+             search_tokens: torch.Tensor, search_grid: Tuple[int, int],
+             paste_masks: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """``loss_css_<name>`` of each named query: :meth:`mask_loss` of its
+        search logits (:meth:`forward`, one pass over the mask features)
+        against its paste mask (B, H, W) of the same name."""
+        logits = self(list(queries.values()), search_tokens, search_grid)
+        return {
+            f'loss_css_{name}': self.mask_loss(out, paste_masks[name])
+            for name, out in zip(queries, logits)
+        }
+
+    def mask_loss(self, logits: torch.Tensor,
+                  paste_masks: torch.Tensor) -> torch.Tensor:
         """BCE-with-logits against the paste masks on the logits' grid.
 
         Args:

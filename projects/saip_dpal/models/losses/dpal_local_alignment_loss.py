@@ -7,18 +7,17 @@ from mmpretrain.registry import MODELS
 
 @MODELS.register_module()
 class DPALLocalAlignLoss(nn.Module):
-    """MSE between the masked student patch tokens and the local target.
+    """MSE between the student and teacher patch tokens under the shape mask.
 
-    ``mean((mask * student - target) ** 2)`` over channels, tokens and batch,
-    where ``target = mask * teacher_patch_tokens`` is the local target built
-    with the same shape mask. Computed in fp32 with autocast disabled; the
-    target and the mask are detached.
+    ``mean((mask * student - mask * teacher) ** 2)`` over channels, tokens
+    and batch (``mask * teacher`` is DPAL's local target). Computed in fp32
+    with autocast disabled; the teacher tokens and the mask are detached.
 
     Args:
         loss_weight (float): Weight of the loss. Defaults to 1.0.
 
     Shapes:
-        student: (B, Np, Ct); target: (B, Np, Ct); mask: (B, Np, 1)
+        student: (B, Np, Ct); teacher: (B, Np, Ct); mask: (B, Np, 1)
         -> scalar.
     """
 
@@ -26,12 +25,13 @@ class DPALLocalAlignLoss(nn.Module):
         super().__init__()
         self.loss_weight = loss_weight
 
-    def forward(self, student: torch.Tensor, target: torch.Tensor,
+    def forward(self, student: torch.Tensor, teacher: torch.Tensor,
                 mask: torch.Tensor) -> torch.Tensor:
-        if student.shape != target.shape:
+        if student.shape != teacher.shape:
             raise ValueError(f'student {tuple(student.shape)} does not match '
-                             f'the target {tuple(target.shape)}')
+                             f'the teacher {tuple(teacher.shape)}')
         with torch.autocast(device_type=student.device.type, enabled=False):
-            masked = mask.detach().float() * student.float()
-            loss = F.mse_loss(masked, target.detach().float())
+            mask = mask.detach().float()
+            loss = F.mse_loss(mask * student.float(),
+                              mask * teacher.detach().float())
         return self.loss_weight * loss

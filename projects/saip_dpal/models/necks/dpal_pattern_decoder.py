@@ -111,17 +111,18 @@ class DPALPatternDecoder(BaseModule):
 
         self.out_act = nn.GELU()
         self.out_norm = nn.LayerNorm(out_channels, eps=norm_eps)
-        self._init_parameters()
 
-    def _init_parameters(self) -> None:
-        """Default initialisation, applied at construction.
-
+    def init_weights(self) -> None:
+        """The reference's initialisation (unless ``init_cfg`` is given):
         Xavier-uniform linear weights with zero biases, unit LayerNorms (as
         the reference); the gate's linear layer keeps PyTorch's default
         (Kaiming-uniform), the gate token is a unit normal and the pattern
         queries are zeros, all as in the reference (the three experts become
         distinct through their gate-weighted gradients).
         """
+        super().init_weights()
+        if self.init_cfg is not None:
+            return
         xavier_init(self)
         self.gate_fc.reset_parameters()
         nn.init.normal_(self.gate_token, std=1.)

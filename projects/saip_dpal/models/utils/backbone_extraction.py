@@ -4,10 +4,11 @@ from typing import Dict, Mapping, Optional, Tuple
 
 from ...utils.errors import InputDataError
 
-#: where the student backbone and its EMA copy live in our checkpoints
+#: where the student backbone and its EMA copy (the momentum encoder's
+#: backbone) live in our checkpoints, then in older ones (DPAL, SAIP)
 STUDENT_PREFIXES = ('backbone.', )
-EMA_PREFIXES = ('ema_backbone.module.',  # DPAL's EMA copy of the student
-                'teacher.module.backbone.')  # SAIP's EMA teacher
+EMA_PREFIXES = ('momentum_encoder.module.backbone.', 'ema_backbone.module.',
+                'teacher.module.backbone.')
 #: pretraining-only parts of a backbone (SAIP's intermediate LayerNorm)
 PRETRAIN_ONLY = ('inter_norm.', )
 #: prefixes of the authors' released files ({'student': ..., 'teacher': ...})
@@ -32,8 +33,9 @@ def extract_backbone_state(checkpoint: Mapping,
     """Backbone tensors with mmpretrain keys (no prefix) and a report.
 
     Reads our Runner checkpoints (``state_dict`` with ``backbone.`` and, for
-    the EMA copy, ``ema_backbone.module.`` (DPAL) or
-    ``teacher.module.backbone.`` (SAIP)) and the authors' released layout
+    the EMA copy, ``momentum_encoder.module.backbone.``, or in older ones
+    ``ema_backbone.module.`` (DPAL) and ``teacher.module.backbone.`` (SAIP))
+    and the authors' released layout
     ``{'student': ..., 'teacher': ...}`` with ``module.`` / ``backbone.``
     prefixes (``ema`` picks ``teacher``).
 
@@ -117,7 +119,7 @@ def plain_backbone_cfg(checkpoint: Mapping,
 def read_backbone_file(path: str) -> Tuple[dict, Optional[dict]]:
     """(state dict, plain backbone config or None) of an extracted file
     (:func:`export_backbone`), loaded weights-only."""
-    from .teacher_checkpoints import load_checkpoint_weights_only
+    from .checkpoint_loading import load_checkpoint_weights_only
     ckpt = load_checkpoint_weights_only(path, what='backbone file')
     if not isinstance(ckpt, Mapping):
         raise InputDataError(f'{path} is not a backbone file (a dict)')
@@ -177,7 +179,7 @@ def export_backbone(src: str,
 
     import torch
 
-    from .teacher_checkpoints import load_checkpoint_weights_only
+    from .checkpoint_loading import load_checkpoint_weights_only
     ckpt = load_checkpoint_weights_only(src, what='checkpoint')
     state, report = extract_backbone_state(
         ckpt, ema=ema, keep_pretrain_only=keep_pretrain_only, name=src)

@@ -1,8 +1,8 @@
 """Backbone outputs as token sequences on a known grid."""
-import math
 from typing import Sequence, Tuple, Union
 
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 
 
@@ -24,16 +24,44 @@ def as_tokens(feats: Union[torch.Tensor, Sequence[torch.Tensor]]
                      f'{tuple(x.shape)}')
 
 
-def token_grid(num_tokens: int, image_hw: Tuple[int, int]) -> Tuple[int, int]:
-    """(h, w) of ``num_tokens`` patch tokens covering an (H, W) image with
-    one stride for both axes (h / w = H / W)."""
-    H, W = image_hw
-    h = max(1, round(math.sqrt(num_tokens * H / W)))
-    w = num_tokens // h
-    if h * w != num_tokens:
-        raise ValueError(f'{num_tokens} tokens do not form a grid with the '
-                         f'aspect of a {H}x{W} image')
+def patch_grid(backbone: nn.Module,
+               image_hw: Sequence[int]) -> Tuple[int, int]:
+    """(h, w) of a ViT's or Swin's last output tokens for an (H, W) image:
+    the image over the patch embedding's stride (rounded up: the last
+    partial patch is padded), halved (rounded up) by each Swin patch
+    merging before the output."""
+    stride = backbone.patch_embed.projection.stride
+    h, w = (-(-size // s) for size, s in zip(image_hw, stride))
+    stages = list(getattr(backbone, 'stages', ()))
+    if stages:
+        last = backbone.out_indices[-1] % len(stages)
+        merges = [s.downsample is not None for s in stages[:last + 1]]
+        if not getattr(backbone, 'out_after_downsample', False):
+            merges = merges[:-1]
+        for _ in range(sum(merges)):
+            h, w = -(-h // 2), -(-w // 2)
     return h, w
+
+
+def backbone_tokens(backbone: nn.Module, images: torch.Tensor
+                    ) -> Tuple[torch.Tensor, Tuple[int, int]]:
+    """The backbone's tokens of ``images`` (B, 3, H, W) and their grid.
+
+    Returns:
+        tuple: tokens (B, 1 + h * w, C) as :func:`as_tokens` gives them, and
+        their grid (h, w): a feature map's own size, else
+        :func:`patch_grid` (checked against the token count).
+    """
+    feats = backbone(images)
+    x = feats[-1] if isinstance(feats, (tuple, list)) else feats
+    if x.dim() == 4:
+        return as_tokens(x), tuple(x.shape[-2:])
+    h, w = patch_grid(backbone, images.shape[-2:])
+    if x.dim() != 3 or x.shape[1] != 1 + h * w:
+        raise ValueError(f'{type(backbone).__name__} gave {tuple(x.shape)} '
+                         f'for a {h}x{w} patch grid; expected (B, '
+                         f'{1 + h * w}, C) tokens, cls first')
+    return x, (h, w)
 
 
 def resize_patch_tokens(tokens: torch.Tensor, src_hw: Tuple[int, int],
