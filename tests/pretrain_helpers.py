@@ -11,7 +11,7 @@ DPAL_ALIASES = [
     'dpal_pathb_vit-tiny.py', 'dpal_pathb_vit-small.py',
     'dpal_pathb_swin-tiny.py', 'dpal_pathb_swin-small.py',
     'dpal_pathl_vit-tiny.py', 'dpal_pathl_vit-base.py',
-    'dpal_solider_swin-tiny.py', 'dpal_solider_swin-small.py'
+    'dpal_soliderb_swin-tiny.py', 'dpal_soliderb_swin-small.py'
 ]
 DPAL_DEMO = 'dpal/dpal_pathb_vit-tiny-p16_1xb16-2e_synthetic-lup.py'
 SAIP_CONFIGS = ['saip_vit-tiny.py', 'saip_vit-small.py']

@@ -1,7 +1,7 @@
 # DPAL: SOLIDER-B teacher -> swin-small student, the paper's recipe
 # (8 GPUs x 256 images, 200 epochs on LUP1M, fp16 AMP). Short alias:
-# dpal_solider_swin-small.py
-#   tools/dist_train.sh configs/dpal_solider_swin-small.py 8
+# dpal_soliderb_swin-small.py
+#   tools/dist_train.sh configs/dpal_soliderb_swin-small.py 8
 # The teacher weights must be converted first (tools/model_converters/).
 _base_ = [
     '../_base_/default_runtime.py',

@@ -245,7 +245,7 @@ def test_losses_stay_fp32_and_finite_under_autocast(synthetic_root):
         assert torch.isfinite(value), key
 
 
-@pytest.mark.parametrize('config', [DPAL_DEMO, 'dpal_solider_swin-tiny.py'])
+@pytest.mark.parametrize('config', [DPAL_DEMO, 'dpal_soliderb_swin-tiny.py'])
 def test_loss_reads_no_device_value_on_the_host(config, synthetic_root,
                                                 monkeypatch):
     """The whole loss runs on the meta device, where any host read of a

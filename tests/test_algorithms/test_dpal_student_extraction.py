@@ -14,7 +14,7 @@ PLAIN = dict(VisionTransformer=VisionTransformer,
 
 
 @pytest.mark.parametrize('config', ['dpal_pathb_vit-tiny.py',
-                                    'dpal_solider_swin-tiny.py'])
+                                    'dpal_soliderb_swin-tiny.py'])
 def test_student_loads_into_plain_backbone(config, synthetic_root):
     init_default_scope('mmpretrain')
     import projects.saip_dpal  # noqa: F401

@@ -21,8 +21,8 @@ STUDENTS = {
     'dpal_pathl_vit-base.py': (768, [12] * 11 + [16]),
     'dpal_pathb_swin-tiny.py': 'tiny',
     'dpal_pathb_swin-small.py': 'small',
-    'dpal_solider_swin-tiny.py': 'tiny',
-    'dpal_solider_swin-small.py': 'small',
+    'dpal_soliderb_swin-tiny.py': 'tiny',
+    'dpal_soliderb_swin-small.py': 'small',
 }
 
 

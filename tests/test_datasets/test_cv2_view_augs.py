@@ -95,6 +95,14 @@ def test_crop_same_box_close_resize(images, scale, area):
     assert d.mean() < 1.5 and np.percentile(d, 99) <= 10, d.mean()
 
 
+def test_crop_refuses_a_resize_it_would_not_do():
+    crop = dict(type='CV2RandomResizedCrop', scale=(64, 32))
+    assert TRANSFORMS.build(crop).interpolation == 'bicubic'
+    for wrong in (dict(interpolation='bilinear'), dict(backend='pillow')):
+        with pytest.raises(ValueError, match='use RandomResizedCrop'):
+            TRANSFORMS.build(dict(crop, **wrong))
+
+
 def test_paste_blends_only_the_boxes():
     rng = np.random.RandomState(0)
     canvas = rng.randint(0, 256, (40, 60, 3)).astype(np.uint8)

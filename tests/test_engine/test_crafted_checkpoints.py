@@ -30,7 +30,7 @@ def _payloads(marker):
 
 #: one config per family of bases (``pretty_text`` is about 1 s each)
 FAMILIES = [
-    'dpal_pathb_vit-tiny.py', 'dpal_solider_swin-tiny.py', 'saip_vit-tiny.py',
+    'dpal_pathb_vit-tiny.py', 'dpal_soliderb_swin-tiny.py', 'saip_vit-tiny.py',
     'dpal/dpal_pathb_vit-tiny-p16_1xb16-2e_synthetic-lup.py', MAE,
     'pose/td-hm_dpal-vit-tiny_8xb64-210e_coco-256x192.py',
     'pose/td-hm_dpal-swin-tiny_8xb64-210e_coco-256x192.py',

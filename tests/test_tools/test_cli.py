@@ -63,6 +63,10 @@ def test_old_flat_config_paths_still_load(capsys):
     cfg = load_config(argparse.ArgumentParser(), old)
     assert cfg.filename == new
     assert capsys.readouterr().out.strip() == f'{old} is now {new}'
+    # a renamed short name (solider -> soliderb, as its full name says)
+    old = osp.join(ROOT, 'configs', 'dpal_solider_swin-tiny.py')
+    new = osp.join(ROOT, 'configs', 'dpal_soliderb_swin-tiny.py')
+    assert not osp.exists(old) and moved_config(old) == new
 
 
 def test_unwritable_work_dir_fails_before_training(tmp_path):

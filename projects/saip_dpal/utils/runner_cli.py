@@ -39,16 +39,25 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
 METHOD_CONFIG_DIRS = ('dpal', 'saip', 'mae')
 
 
+#: short names that were renamed -> their names now (in ``configs/``)
+RENAMED_ALIASES = {
+    'dpal_solider_swin-tiny.py': 'dpal_soliderb_swin-tiny.py',
+    'dpal_solider_swin-small.py': 'dpal_soliderb_swin-small.py',
+}
+
+
 def moved_config(path: str) -> Optional[str]:
-    """Where a config that ``configs/NAME.py`` named before the pretraining
-    configs moved lives now (``configs/METHOD/NAME.py``, METHOD the name's
-    first word); None if it did not move."""
+    """Where a config that ``configs/NAME.py`` named before lives now: a
+    renamed short name's new one, or a pretraining config that moved into
+    ``configs/METHOD/NAME.py`` (METHOD the name's first word); None if it
+    did not move."""
     folder, name = osp.split(path)
     method = name.split('_', 1)[0]
     if osp.basename(osp.abspath(folder)) != 'configs' or \
             method not in METHOD_CONFIG_DIRS:
         return None
-    moved = osp.join(folder, method, name)
+    moved = osp.join(folder, RENAMED_ALIASES[name]) \
+        if name in RENAMED_ALIASES else osp.join(folder, method, name)
     return moved if osp.isfile(moved) else None
 
 

@@ -131,7 +131,18 @@ class CV2RandomResizedCrop(RandomResizedCrop):
     """mmpretrain's ``RandomResizedCrop`` that resizes the crop (a view,
     not a copy) with OpenCV: bicubic when it is enlarged along both axes,
     area averaging when it shrinks along either (Pillow's bicubic filter
-    widens when shrinking, OpenCV's does not)."""
+    widens when shrinking, OpenCV's does not). Other ``interpolation`` or
+    ``backend`` values are refused (``RandomResizedCrop`` takes them)."""
+
+    def __init__(self, *args, interpolation: str = 'bicubic',
+                 backend: str = 'cv2', **kwargs) -> None:
+        if interpolation != 'bicubic' or backend != 'cv2':
+            raise ValueError(
+                'CV2RandomResizedCrop resizes with OpenCV, bicubic (area '
+                f'averaging to shrink); got interpolation={interpolation!r}, '
+                f'backend={backend!r}: use RandomResizedCrop for those')
+        super().__init__(
+            *args, interpolation=interpolation, backend=backend, **kwargs)
 
     def transform(self, results: dict) -> dict:
         img = results['img']
