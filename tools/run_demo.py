@@ -5,7 +5,9 @@
    the SAIP demo config (ViT-Ti), on the synthetic LUPerson crops and scene
    canvases, printing each loss term first -> last and images/s;
 3. extracts each student backbone (as tools/model_converters/
-   extract_backbone.py does) to ``<work-dir>/<ALGO>_backbone.pth``;
+   extract_backbone.py does) to ``<work-dir>/<ALGO>_backbone.pth`` and
+   draws what it sees on a few crops (as tools/visualization/
+   vis_backbone.py does) to ``<work-dir>/<ALGO>_maps.png``;
 4. fine-tunes each backbone, and a randomly initialised one, on pose
    (mmpose), parsing (mmseg) and ReID (mmpretrain) on the synthetic data
    (tools/analysis_tools/hvp_benchmark.py) and prints the metrics table.
@@ -27,6 +29,10 @@ from projects.saip_dpal.benchmarks import (  # noqa: E402
 from projects.saip_dpal.datasets.synthetic import (  # noqa: E402
     format_summary, generate_synthetic_humans)
 from projects.saip_dpal.models.utils import export_backbone  # noqa: E402
+from projects.saip_dpal.models.utils.backbone_extraction import (  # noqa
+    build_backbone_from_file)
+from projects.saip_dpal.utils.image_folder import find_images  # noqa: E402
+from projects.saip_dpal.visualization import write_backbone_maps  # noqa
 
 DEMO_CONFIGS = [
     osp.join(ROOT, 'configs', name)
@@ -34,6 +40,8 @@ DEMO_CONFIGS = [
                  'saip/saip_vit-tiny-p16_1xb8-2e_synthetic-lup.py')
 ]
 DEMO_TASKS = ('pose', 'parsing', 'reid')
+#: crops drawn in the pictures, at the demo configs' input size (h, w)
+PICTURE_CROPS, PICTURE_SIZE = 4, (128, 64)
 FINETUNE_EPOCHS = 4
 
 
@@ -80,6 +88,8 @@ def main(argv=None):
         print(f'[demo] {algorithm} student backbone ({report["kept"]} '
               f'tensors) -> {backbone}')
         backbones[algorithm] = backbone
+        print(f'[demo] {algorithm} features, attention and shape mask -> '
+              f'{draw_maps(backbone, args)}')
     if not args.tasks:
         return None
     results = run_hvp_benchmark(
@@ -90,6 +100,16 @@ def main(argv=None):
           f'({args.finetune_epochs} epochs each, same seed), percent:')
     print(format_hvp_table(results))
     return results
+
+
+def draw_maps(backbone: str, args) -> str:
+    """The backbone's panels on the first crops of the pretraining data."""
+    import cv2
+    crops = find_images(osp.join(args.data, 'LUPerson'))[:PICTURE_CROPS]
+    out = osp.splitext(backbone)[0].replace('_backbone', '') + '_maps.png'
+    write_backbone_maps(build_backbone_from_file(backbone),
+                        [cv2.imread(p) for p in crops], out, PICTURE_SIZE)
+    return out
 
 
 def train(config, args):

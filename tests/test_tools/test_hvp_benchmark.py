@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 
+import cv2
 import pytest
 import torch
 from conftest import ROOT
@@ -121,3 +122,10 @@ def test_demo_end_to_end_reduced(synthetic_root, tmp_path):
     _, saip = read_backbone_file(str(work / 'SAIP_backbone.pth'))
     assert dpal['layer_cfgs'][-1] == dict(num_heads=12)
     assert saip['arch'] == 'deit-tiny' and 'inter_index' not in saip
+    # and their pictures: 4 crops x (image, PCA, attention, shape mask)
+    for algorithm in ('DPAL', 'SAIP'):
+        path = work / f'{algorithm}_maps.png'
+        assert f'shape mask -> {path}' in out.stdout
+        picture = cv2.imread(str(path))
+        assert picture.shape == (4 * (128 + 2), 4 * (64 + 2), 3)
+        assert picture[:128, 66:130].std() > 0  # the PCA panel

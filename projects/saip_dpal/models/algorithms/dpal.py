@@ -74,13 +74,23 @@ class DPAL(BaseSelfSupervisor):
         backbone (dict): Student backbone (mmpretrain ``VisionTransformer``
             with ``out_type='raw'`` or ``SwinTransformer``).
         neck (dict): :class:`DPALPatternDecoder` with ``out_channels`` = Ct.
-        teacher (dict): Teacher backbone config.
-        teacher_checkpoint (str, optional): mmpretrain-keyed teacher weights
-            (see ``tools/model_converters``), loaded weights-only and
-            strictly in :meth:`init_weights`. None leaves the teacher random
-            (tests, benchmarks) with a warning. State dicts (and so the
-            Runner's checkpoints) leave the teacher out; loading one keeps
-            the teacher as loaded from here.
+        teacher (dict): Teacher backbone config: any mmpretrain ViT (with
+            ``out_type='raw'``) or Swin, e.g. PATH / SOLIDER
+            (``configs/_base_/models/teacher_*.py``) or a backbone this
+            project pretrained.
+        teacher_checkpoint (str, optional): The teacher's weights with
+            mmpretrain keys, loaded weights-only and strictly in
+            :meth:`init_weights`: a converted PATH / SOLIDER file
+            (``tools/model_converters``), a file of
+            ``extract_backbone.py``, or any model checkpoint with
+            ``teacher_prefix``. None leaves the teacher random (tests,
+            benchmarks) with a warning. State dicts (and so the Runner's
+            checkpoints) leave the teacher out; loading one keeps the
+            teacher as loaded from here.
+        teacher_prefix (str, optional): Take the checkpoint's keys under
+            this prefix, e.g. ``'backbone.'`` for an mmpretrain classifier
+            or self-supervised checkpoint. Defaults to None (the keys as
+            they are).
         loss_global, loss_local, loss_relation (dict): Loss configs.
         gate_loss_weight (float): Initial weight of the gate loss.
         shape_mask_sign (str): ``'reference'`` (scikit-learn's PCA sign) or
@@ -118,6 +128,7 @@ class DPAL(BaseSelfSupervisor):
                  neck: dict,
                  teacher: dict,
                  teacher_checkpoint: Optional[str] = None,
+                 teacher_prefix: Optional[str] = None,
                  loss_global: dict = dict(type='DPALGlobalAlignLoss'),
                  loss_local: dict = dict(type='DPALLocalAlignLoss'),
                  loss_relation: dict = dict(type='DPALRelationAlignLoss'),
@@ -139,6 +150,7 @@ class DPAL(BaseSelfSupervisor):
         self.teacher.requires_grad_(False)
         self.teacher.eval()
         self.teacher_checkpoint = teacher_checkpoint
+        self.teacher_prefix = teacher_prefix
         self.loss_global = MODELS.build(loss_global)
         self.loss_local = MODELS.build(loss_local)
         self.loss_relation = MODELS.build(loss_relation)
@@ -173,8 +185,8 @@ class DPAL(BaseSelfSupervisor):
                 logger='current',
                 level=30)
         else:
-            report = load_teacher_weights(self.teacher,
-                                          self.teacher_checkpoint)
+            report = load_teacher_weights(
+                self.teacher, self.teacher_checkpoint, self.teacher_prefix)
             print_log(
                 f'DPAL teacher: {report["loaded"]} tensors from '
                 f'{report["source"]}', logger='current')

@@ -108,6 +108,13 @@ def plain_backbone_cfg(checkpoint: Mapping,
     backbone = (settings.get('model') or {}).get('backbone')
     if not isinstance(backbone, dict) or 'type' not in backbone:
         return None  # not a model config
+    return plain_backbone(backbone)
+
+
+def plain_backbone(backbone: Mapping) -> dict:
+    """A pretraining backbone config as the plain mmpretrain one its
+    extracted weights fit, without the downstream choices."""
+    backbone = dict(backbone)
     scope, _, name = backbone['type'].rpartition('.')
     plain, pretrain_only = PLAIN_BACKBONES.get(name, (name, ()))
     backbone['type'] = f'{scope}.{plain}' if scope else plain
@@ -195,3 +202,41 @@ def export_backbone(src: str,
     os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
     torch.save(dict(state_dict=state, meta=meta), dst)
     return dict(report, meta=meta)
+
+
+def build_backbone_from_file(path: str, ema: bool = False,
+                             backbone_cfg: Optional[dict] = None):
+    """The backbone a file holds, built and loaded strictly: an extracted
+    backbone file or a pretraining checkpoint of ours (its recorded
+    architecture), or any checkpoint with ``backbone.`` keys given
+    ``backbone_cfg`` (a pretraining backbone is built as its plain
+    :func:`plain_backbone`); ViTs are set to return all tokens
+    (``out_type='raw'``). ``ema`` takes a training checkpoint's momentum
+    encoder."""
+    from mmpretrain.registry import MODELS
+
+    from .checkpoint_loading import load_checkpoint_weights_only
+    ckpt = load_checkpoint_weights_only(path, what='checkpoint')
+    meta = ckpt.get('meta') if isinstance(ckpt, Mapping) else None
+    if isinstance(meta, Mapping) and 'backbone' in meta:  # extracted
+        state, arch = ckpt.get('state_dict', ckpt), meta['backbone']
+    else:
+        state, _ = extract_backbone_state(ckpt, ema=ema, name=path)
+        arch = plain_backbone_cfg(ckpt, path)
+    arch = plain_backbone(backbone_cfg) if backbone_cfg else arch
+    if arch is None:
+        raise InputDataError(f'{path} records no backbone architecture '
+                             "(meta['backbone'] or meta['cfg']): give the "
+                             'backbone config')
+    arch = dict(arch, type=unscoped_type(arch), init_cfg=None)
+    if arch['type'] == 'VisionTransformer':
+        arch['out_type'] = 'raw'
+    model = MODELS.build(arch)
+    result = model.load_state_dict(state, strict=False)
+    if result.missing_keys or result.unexpected_keys:
+        raise InputDataError(
+            f'{path} does not fit {arch["type"]}: '
+            f'{len(result.missing_keys)} missing, '
+            f'{len(result.unexpected_keys)} unexpected keys (e.g. '
+            f'{(result.missing_keys + result.unexpected_keys)[0]})')
+    return model

@@ -24,8 +24,8 @@ def as_tokens(feats: Union[torch.Tensor, Sequence[torch.Tensor]]
                      f'{tuple(x.shape)}')
 
 
-def patch_grid(backbone: nn.Module,
-               image_hw: Sequence[int]) -> Tuple[int, int]:
+def output_grid(backbone: nn.Module,
+                image_hw: Sequence[int]) -> Tuple[int, int]:
     """(h, w) of a ViT's or Swin's last output tokens for an (H, W) image:
     the image over the patch embedding's stride (rounded up: the last
     partial patch is padded), halved (rounded up) by each Swin patch
@@ -50,13 +50,13 @@ def backbone_tokens(backbone: nn.Module, images: torch.Tensor
     Returns:
         tuple: tokens (B, 1 + h * w, C) as :func:`as_tokens` gives them, and
         their grid (h, w): a feature map's own size, else
-        :func:`patch_grid` (checked against the token count).
+        :func:`output_grid` (checked against the token count).
     """
     feats = backbone(images)
     x = feats[-1] if isinstance(feats, (tuple, list)) else feats
     if x.dim() == 4:
         return as_tokens(x), tuple(x.shape[-2:])
-    h, w = patch_grid(backbone, images.shape[-2:])
+    h, w = output_grid(backbone, images.shape[-2:])
     if x.dim() != 3 or x.shape[1] != 1 + h * w:
         raise ValueError(f'{type(backbone).__name__} gave {tuple(x.shape)} '
                          f'for a {h}x{w} patch grid; expected (B, '
