@@ -103,6 +103,10 @@ def test_dist_train_two_cpu_processes(config, synthetic_root, tmp_path):
         f'train_dataloader.dataset.pipeline.1.canvas_root={synthetic_root}'
         '/canvas'
     ]
+    if config == DPAL_DEMO:  # a ViT-Ti teacher: the launch is under test
+        options += ['model.teacher.arch=deit-tiny',
+                    'model.neck.out_channels=192', 'model.neck.num_heads=3',
+                    'model.neck.gate_num_heads=3']
     out = subprocess.run([
         'bash', osp.join(ROOT, 'tools/dist_train.sh'),
         osp.join(ROOT, config), '2', '--work-dir',
