@@ -122,6 +122,15 @@ def test_demo_end_to_end_reduced(synthetic_root, tmp_path):
     _, saip = read_backbone_file(str(work / 'SAIP_backbone.pth'))
     assert dpal['layer_cfgs'][-1] == dict(num_heads=12)
     assert saip['arch'] == 'deit-tiny' and 'inter_index' not in saip
+    # the terminal shows progress and results, the logs go to files
+    assert ' - mmengine - ' not in out.stdout
+    for algorithm in ('DPAL', 'SAIP'):
+        progress = [x for x in lines
+                    if x.startswith(f'[demo] {algorithm} pretraining: ')]
+        assert progress and re.search(r': (\d+)/\1 iterations, loss ',
+                                      progress[-1]), progress
+    logs = re.findall(r'; log (\S+\.log)$', out.stdout, re.M)
+    assert len(logs) == 2 and all(osp.getsize(x) > 0 for x in logs)
     # and their pictures: 4 crops x (image, PCA, attention, shape mask)
     for algorithm in ('DPAL', 'SAIP'):
         path = work / f'{algorithm}_maps.png'

@@ -32,10 +32,11 @@ def feature_pca(patches: torch.Tensor, grid: Tuple[int, int],
                 components: int = 3) -> torch.Tensor:
     """Patch tokens (B, N, C) -> (B, h, w, components) in [0, 1]: their
     projections on the batch's top principal directions, each min-max
-    scaled over the batch (as DINOv2 shows its features)."""
+    scaled over the batch (as DINOv2 shows its features). Each image's
+    mean token is removed first, so the colours show the parts inside an
+    image rather than what sets one image apart from the others."""
     B, N, C = patches.shape
-    rows = patches.reshape(-1, C).double()
-    rows = rows - rows.mean(0)
+    rows = (patches - patches.mean(1, keepdim=True)).reshape(-1, C).double()
     vectors = torch.linalg.eigh(rows.T @ rows)[1][:, -components:].flip(1)
     proj = rows @ vectors
     low, high = proj.min(0).values, proj.max(0).values
