@@ -7,7 +7,9 @@
 3. extracts each student backbone (as tools/model_converters/
    extract_backbone.py does) to ``<work-dir>/<ALGO>_backbone.pth`` and
    draws what it sees on a few crops (as tools/visualization/
-   vis_backbone.py does) to ``<work-dir>/<ALGO>_maps.png``;
+   vis_backbone.py does) to ``<work-dir>/<ALGO>_maps.png``, and the model
+   at work on its views (DPAL's shape masks, SAIP's search maps and
+   reconstructions) to ``<work-dir>/<ALGO>_*.png``;
 4. fine-tunes each backbone, and a randomly initialised one, on pose
    (mmpose), parsing (mmseg) and ReID (mmpretrain) on the synthetic data
    (tools/analysis_tools/hvp_benchmark.py) and prints the metrics table.
@@ -35,7 +37,8 @@ from projects.saip_dpal.models.utils import export_backbone  # noqa: E402
 from projects.saip_dpal.models.utils.backbone_extraction import (  # noqa
     build_backbone_from_file)
 from projects.saip_dpal.utils.image_folder import find_images  # noqa: E402
-from projects.saip_dpal.visualization import write_backbone_maps  # noqa
+from projects.saip_dpal.visualization import (  # noqa: E402
+    write_backbone_maps, write_pretraining_maps)
 
 DEMO_CONFIGS = [
     osp.join(ROOT, 'configs', name)
@@ -162,6 +165,16 @@ def quiet_console():
         Runner.build_logger = build
 
 
+def draw_views(runner, out_prefix: str) -> list:
+    """The trained model's pictures on its first training views."""
+    from mmengine.dataset import default_collate
+    dataset = runner.train_dataloader.dataset
+    batch = default_collate([dataset[i] for i in range(PICTURE_CROPS)])
+    data = runner.model.data_preprocessor(batch, False)
+    return write_pretraining_maps(runner.model, data['inputs'],
+                                  data['data_samples'], out_prefix)
+
+
 def train(config, args):
     """Train one demo config on the synthetic data; print what it did.
     Returns the algorithm's name and the last checkpoint."""
@@ -187,6 +200,8 @@ def train(config, args):
     log = osp.join(runner.log_dir, f'{runner.timestamp}.log')
     print(f'[demo] {name}: {runner.iter} iterations, '
           f'{images / seconds:.1f} images/s; log {log}')
+    print(f'[demo] {cfg.model.type} at work on its views -> ' + ', '.join(
+        draw_views(runner, osp.join(args.work_dir, f'{cfg.model.type}_'))))
     scalars = runner.message_hub.log_scalars
     for key in sorted(k for k in scalars if k.startswith('train/loss')):
         values = scalars[key].data[0]

@@ -138,3 +138,8 @@ def test_demo_end_to_end_reduced(synthetic_root, tmp_path):
         picture = cv2.imread(str(path))
         assert picture.shape == (4 * (128 + 2), 4 * (64 + 2), 3)
         assert picture[:128, 66:130].std() > 0  # the PCA panel
+    # and each model at work on its views
+    for name in ('DPAL_shape_masks', 'SAIP_search_maps',
+                 'SAIP_reconstructions'):
+        assert str(work / f'{name}.png') in out.stdout
+        assert cv2.imread(str(work / f'{name}.png')).std() > 0

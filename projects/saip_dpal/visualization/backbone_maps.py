@@ -108,7 +108,20 @@ def backbone_maps(backbone: nn.Module,
     return out
 
 
-def _colour(values: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
+def tile(rows: Sequence[Sequence[np.ndarray]], gap: int = 2) -> np.ndarray:
+    """Equal-size (h, w, 3) uint8 cells, row by row, on white with ``gap``
+    pixels after each cell."""
+    h, w = rows[0][0].shape[:2]
+    out = np.full((len(rows) * (h + gap), max(map(len, rows)) * (w + gap),
+                   3), 255, np.uint8)
+    for i, row in enumerate(rows):
+        for j, cell in enumerate(row):
+            out[i * (h + gap):i * (h + gap) + h,
+                j * (w + gap):j * (w + gap) + w] = cell
+    return out
+
+
+def colour_map(values: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
     """(h, w) values -> (H, W, 3) uint8 BGR (viridis, min-max scaled),
     each cell a block of pixels (nearest)."""
     v = values - values.min()
@@ -118,11 +131,10 @@ def _colour(values: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
 
 
 def render_panels(images: Sequence[np.ndarray], maps: Dict[str, np.ndarray],
-                  size: Tuple[int, int],
-                  gap: int = 2) -> Tuple[np.ndarray, List[str]]:
+                  size: Tuple[int, int]) -> Tuple[np.ndarray, List[str]]:
     """One row per image: the image, then each map of
     :func:`backbone_maps` upsampled to ``size`` (h, w). Returns the (rows *
-    (h + gap), columns * (w + gap), 3) uint8 BGR picture and the column
+    (h + 2), columns * (w + 2), 3) uint8 BGR picture and the column
     titles."""
     h, w = size
     titles = ['image'] + [k for k in ('pca', 'attention', 'shape_mask')
@@ -137,12 +149,9 @@ def render_panels(images: Sequence[np.ndarray], maps: Dict[str, np.ndarray],
                 cells.append(cv2.resize(rgb, (w, h),
                                         interpolation=cv2.INTER_NEAREST))
             else:
-                cells.append(_colour(m, size))
-        row = np.full((h + gap, len(cells) * (w + gap), 3), 255, np.uint8)
-        for j, cell in enumerate(cells):
-            row[:h, j * (w + gap):j * (w + gap) + w] = cell
-        rows.append(row)
-    return np.concatenate(rows), titles
+                cells.append(colour_map(m, size))
+        rows.append(cells)
+    return tile(rows), titles
 
 
 def write_backbone_maps(backbone: nn.Module, images: Sequence[np.ndarray],
