@@ -49,3 +49,29 @@ def test_synthetic_reid_trains_and_reports_map(synthetic_root, tmp_path):
         assert torch.isfinite(torch.tensor(scalars[key].current()))
     mAP = scalars['val/reid/mAP'].current()
     assert 0 < mAP <= 100
+
+
+def test_head_classes_follow_the_data_and_a_mismatch_is_one_line(
+        synthetic_root, tmp_path):
+    """The fine-tune loop sizes the classifier from the data's training
+    identities (any data scale); a head too small for the labels stops
+    with one line instead of an IndexError deep in cross_entropy."""
+    import pytest
+    from mmpretrain.structures import DataSample
+
+    from projects.saip_dpal.benchmarks import finetune_config
+    from projects.saip_dpal.datasets import Market1501Dataset
+    from projects.saip_dpal.models.heads import ReIDHead
+    from projects.saip_dpal.utils import InputDataError
+    root = str(synthetic_root / 'Market-1501')
+    ids = Market1501Dataset(root).num_ids
+    labels = {Market1501Dataset(root).get_data_info(i)['gt_label']
+              for i in range(len(Market1501Dataset(root)))}
+    assert labels == set(range(ids))
+    cfg = finetune_config('reid', None, str(synthetic_root), str(tmp_path))
+    assert cfg.model.head.num_classes == ids
+    head = ReIDHead(in_channels=8, num_classes=3)
+    samples = [DataSample().set_gt_label(label) for label in (0, 1, 5, 5)]
+    with pytest.raises(InputDataError, match=r'^ReID label 5 is beyond the '
+                       r"head's 3 classes: set model.head.num_classes"):
+        head.loss(torch.randn(4, 8), samples)

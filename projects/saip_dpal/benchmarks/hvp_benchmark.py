@@ -145,6 +145,9 @@ def finetune_config(task: str,
         for split in ('train', 'val', 'test')
     })
     use_backbone(cfg, backbone, task)
+    if task == 'reid':  # the classifier's classes: the data's identities
+        from ..datasets import Market1501Dataset
+        cfg.model.head.num_classes = Market1501Dataset(root).num_ids
     if epochs is not None:
         _fit_schedule(cfg, epochs)
     max_epochs = cfg.train_cfg.max_epochs

@@ -50,6 +50,12 @@ class Market1501Dataset(BaseDataset):
         self.split = split
         super().__init__(data_root=data_root, ann_file='', **kwargs)
 
+    @property
+    def num_ids(self) -> int:
+        """Identities of the split (the classifier's classes for train)."""
+        return len({self.get_data_info(i)['gt_label']
+                    for i in range(len(self))})
+
     def _scan(self, folder: str) -> List[tuple]:
         path = osp.join(self.data_root, folder)
         if not osp.isdir(path):

@@ -8,6 +8,7 @@ from mmengine.model import BaseModule
 
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
+from ...utils.errors import InputDataError
 
 
 def batch_hard_triplet_loss(features: torch.Tensor, labels: torch.Tensor,
@@ -73,8 +74,14 @@ class ReIDHead(BaseModule):
 
     def loss(self, feats, data_samples: List[DataSample]) -> dict:
         feature = self.pre_logits(feats)
-        labels = torch.cat([s.gt_label for s in data_samples]).to(
-            feature.device)
+        labels = torch.cat([s.gt_label for s in data_samples])
+        classes = self.classifier.out_features
+        if int(labels.max()) >= classes:  # host labels: no device sync
+            raise InputDataError(
+                f'ReID label {int(labels.max())} is beyond the head\'s '
+                f'{classes} classes: set model.head.num_classes to the '
+                'number of training identities')
+        labels = labels.to(feature.device)
         logits = self.classifier(self.bnneck(feature))
         w_ce, w_tri = self.loss_weights
         return dict(
