@@ -35,10 +35,10 @@ class _StopAfterIteration(Hook):
             raise _Stopped
 
 
-# DPAL through 2 persistent data workers (they live through the epochs of
-# the uninterrupted run, fresh ones start after the resume), SAIP in the
+# DPAL through a persistent data worker (it lives through the epochs of
+# the uninterrupted run, a fresh one starts after the resume), SAIP in the
 # main process (its own masks and rescale factors)
-RUNS = {'dpal': (DPAL_DEMO, 2), 'saip': (SAIP_DEMO, 0)}
+RUNS = {'dpal': (DPAL_DEMO, 1), 'saip': (SAIP_DEMO, 0)}
 
 
 def _cfg(method, synthetic_root, work_dir):
