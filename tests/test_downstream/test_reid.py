@@ -63,10 +63,9 @@ def test_head_classes_follow_the_data_and_a_mismatch_is_one_line(
     from projects.saip_dpal.datasets import Market1501Dataset
     from projects.saip_dpal.models.heads import ReIDHead
     from projects.saip_dpal.utils import InputDataError
-    root = str(synthetic_root / 'Market-1501')
-    ids = Market1501Dataset(root).num_ids
-    labels = {Market1501Dataset(root).get_data_info(i)['gt_label']
-              for i in range(len(Market1501Dataset(root)))}
+    train = Market1501Dataset(str(synthetic_root / 'Market-1501'))
+    ids = train.num_ids
+    labels = {train.get_data_info(i)['gt_label'] for i in range(len(train))}
     assert labels == set(range(ids))
     cfg = finetune_config('reid', None, str(synthetic_root), str(tmp_path))
     assert cfg.model.head.num_classes == ids
