@@ -9,7 +9,7 @@ SEED ?= 0
 SCALE ?= 1.0
 PYTEST_ARGS ?=
 
-.PHONY: env data demo test clean
+.PHONY: env data demo study test clean
 
 env:
 	@bash tools/setup_env.sh
@@ -19,6 +19,9 @@ data: env
 
 demo: env
 	$(PY) tools/run_demo.py --data $(DATA) --seed $(SEED) --scale $(SCALE)
+
+study: env
+	$(PY) tools/analysis_tools/hvp_study.py
 
 test: env
 	$(PY) -m pytest tests $(PYTEST_ARGS)

@@ -15,22 +15,17 @@
    (tools/analysis_tools/hvp_benchmark.py) and prints the metrics table.
 """
 import argparse
-import contextlib
-import logging
 import os.path as osp
 import sys
-import time
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from mmengine.config import Config  # noqa: E402
-from mmengine.hooks import Hook  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
-
 from projects.saip_dpal.benchmarks import (  # noqa: E402
     HVP_TASKS, format_hvp_table, run_hvp_benchmark)
+from projects.saip_dpal.benchmarks.pretraining import (  # noqa: E402
+    log_file, loss_history, pretrain, pretraining_config, print_losses)
 from projects.saip_dpal.datasets.synthetic import (  # noqa: E402
     format_summary, generate_synthetic_humans)
 from projects.saip_dpal.models.utils import export_backbone  # noqa: E402
@@ -118,53 +113,6 @@ def draw_maps(backbone: str, args) -> str:
     return out
 
 
-class ProgressLine(Hook):
-    """One console line per run: iterations, ETA and loss, rewritten in
-    place on a terminal (elsewhere printed at each quarter)."""
-    priority = 'VERY_LOW'
-
-    def __init__(self, title: str):
-        self.title = title
-        self.tty = sys.stdout.isatty()
-
-    def before_train(self, runner) -> None:
-        self.start, self.shown = time.time(), 0
-
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
-                         outputs=None) -> None:
-        done, total = runner.iter + 1, runner.max_iters
-        quarter = 4 * done // total
-        if not self.tty and quarter == self.shown:
-            return
-        self.shown = quarter
-        eta = (time.time() - self.start) / done * (total - done)
-        loss = (outputs or {}).get('loss')  # the step's total
-        loss = '' if loss is None else f', loss {float(loss.detach()):.3f}'
-        line = (f'[demo] {self.title}: {done}/{total} iterations{loss}, '
-                f'eta {eta:.0f} s')
-        end = '\n' if done == total or not self.tty else ''
-        print(('\r' if self.tty else '') + line, end=end, flush=True)
-
-
-@contextlib.contextmanager
-def quiet_console():
-    """Runners built inside log to their file only (errors still show)."""
-    build = Runner.build_logger
-
-    def build_quiet(self, *args, **kwargs):
-        logger = build(self, *args, **kwargs)
-        for handler in logger.handlers:
-            if not isinstance(handler, logging.FileHandler):
-                handler.setLevel(logging.ERROR)
-        return logger
-
-    Runner.build_logger = build_quiet
-    try:
-        yield
-    finally:
-        Runner.build_logger = build
-
-
 def draw_views(runner, out_prefix: str) -> list:
     """The trained model's pictures on its first training views."""
     from mmengine.dataset import default_collate
@@ -179,36 +127,18 @@ def train(config, args):
     """Train one demo config on the synthetic data; print what it did.
     Returns the algorithm's name and the last checkpoint."""
     name = osp.splitext(osp.basename(config))[0]
-    cfg = Config.fromfile(config)
-    cfg.work_dir = osp.join(args.work_dir, name)
-    cfg.experiment_name = f'{name}_{time.strftime("%Y%m%d_%H%M%S")}'
-    dataset = cfg.train_dataloader.dataset
-    dataset.data_root = args.data
-    for t in dataset.pipeline:  # views drawing crowd canvases
-        if 'canvas_root' in t:
-            t.canvas_root = osp.join(args.data, 'canvas')
-    cfg.randomness = dict(seed=args.seed)
-    if args.max_epochs is not None:
-        cfg.train_cfg.max_epochs = args.max_epochs
-    with quiet_console():
-        runner = Runner.from_cfg(cfg)
-    runner.register_hook(ProgressLine(f'{cfg.model.type} pretraining'))
-    t0 = time.time()
-    runner.train()
-    seconds = time.time() - t0
+    cfg = pretraining_config(config, args.data,
+                             osp.join(args.work_dir, name), args.seed,
+                             args.max_epochs)
+    runner, checkpoint, seconds = pretrain(
+        cfg, f'{cfg.model.type} pretraining')
     images = runner.iter * cfg.train_dataloader.batch_size
-    log = osp.join(runner.log_dir, f'{runner.timestamp}.log')
     print(f'[demo] {name}: {runner.iter} iterations, '
-          f'{images / seconds:.1f} images/s; log {log}')
+          f'{images / seconds:.1f} images/s; log {log_file(runner)}')
     print(f'[demo] {cfg.model.type} at work on its views -> ' + ', '.join(
         draw_views(runner, osp.join(args.work_dir, f'{cfg.model.type}_'))))
-    scalars = runner.message_hub.log_scalars
-    for key in sorted(k for k in scalars if k.startswith('train/loss')):
-        values = scalars[key].data[0]
-        print(f'[demo]   {key[6:]:14s} {values[:3].mean():.4f} -> '
-              f'{values[-3:].mean():.4f} (mean of first / last 3 iterations)')
-    with open(osp.join(cfg.work_dir, 'last_checkpoint')) as f:
-        return cfg.model.type, f.read().strip()
+    print_losses(loss_history(runner), lambda line: print('[demo] ' + line))
+    return cfg.model.type, checkpoint
 
 
 if __name__ == '__main__':

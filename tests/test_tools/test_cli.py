@@ -12,6 +12,7 @@ from conftest import ROOT
 TOOLS = ['tools/train.py', 'tools/test.py', 'tools/run_demo.py',
          'tools/dataset_converters/generate_synthetic_humans.py',
          'tools/analysis_tools/hvp_benchmark.py',
+         'tools/analysis_tools/hvp_study.py',
          'tools/analysis_tools/extract_features.py',
          'tools/deployment/pytorch2onnx.py',
          'tools/dataset_converters/sample_lup1m.py']
