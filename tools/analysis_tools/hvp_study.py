@@ -13,7 +13,7 @@ a random ViT-Ti. Prints the table (mean +/- std over the seeds), one line
 per method and metric saying whether it is ahead of random by more than the
 seed spread, and writes ``study.json``, ``study.md`` and ``study.png``
 (probes and loss curves) to the work dir. A killed study resumes from
-``study.json``.
+``study.json``; ``--reprobe`` probes its backbones again.
 """
 import argparse
 import os.path as osp
@@ -42,6 +42,9 @@ def parse_args(argv=None):
                         default=osp.join(ROOT, 'work_dirs', 'hvp_study'))
     parser.add_argument('--max-epochs', type=int, default=None,
                         help="override the recipes' epochs (quick checks)")
+    parser.add_argument('--reprobe', action='store_true',
+                        help="probe a finished study's backbones again, "
+                        'without pretraining them again')
     return parser.parse_args(argv)
 
 
@@ -61,7 +64,7 @@ def main(argv=None):
         print('[study] ' + format_summary(summary))
     try:
         state = run_study(args.data, args.work_dir, args.seeds, args.tasks,
-                          max_epochs=args.max_epochs)
+                          max_epochs=args.max_epochs, reprobe=args.reprobe)
     except InputDataError as err:
         sys.exit(f'error: {one_line(err)}')
     table = format_study_table(state)

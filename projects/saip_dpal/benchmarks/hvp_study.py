@@ -70,10 +70,13 @@ def run_study(data_root: str,
               seeds: Sequence[int] = (0, 1, 2),
               tasks: Sequence[str] = tuple(PROBES),
               log: Optional[Callable[[str], None]] = None,
-              max_epochs: Optional[int] = None) -> Dict:
+              max_epochs: Optional[int] = None,
+              reprobe: bool = False) -> Dict:
     """Run (or resume) the study; returns its state: ``probes[row][seed]
     [task][metric]`` (percent), ``runs[stage/seed]`` (backbone file,
-    seconds, per-iteration losses)."""
+    seconds, per-iteration losses). ``reprobe`` probes the backbones of a
+    finished study again (after a change to the probes) without training
+    them again."""
     log = log or (lambda line: print(line, flush=True))
     os.makedirs(work_dir, exist_ok=True)
     path = osp.join(work_dir, 'study.json')
@@ -82,6 +85,8 @@ def run_study(data_root: str,
         with open(path) as f:
             state = json.load(f)
         log(f'[study] resuming {path}')
+        if reprobe:
+            state['probes'] = {}
     data = load_probe_data(data_root, tasks)
 
     def probe(row: str, seed: int, backbone: Optional[str]) -> None:
