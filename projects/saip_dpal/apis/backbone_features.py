@@ -62,19 +62,30 @@ def load_backbone(path: str,
         InputDataError: the file is unreadable, records no architecture, or
             its weights do not fit it (one line).
     """
-    from mmengine.registry import DefaultScope
-
-    from mmpretrain.registry import MODELS
     from ..engine.strict_pretrained_init import load_all_weights
-    from ..models.utils.backbone_extraction import (read_backbone_file,
-                                                    unscoped_type)
+    from ..models.utils.backbone_extraction import read_backbone_file
     where = f'backbone file {os.fspath(path)}'
     state, recorded = read_backbone_file(path)
     if not isinstance(recorded, dict) or 'type' not in recorded:
         raise InputDataError(
             f'{where} records no architecture (meta["backbone"]); extract '
             'it with tools/model_converters/extract_backbone.py')
-    cfg = dict(recorded, init_cfg=None)
+    model = build_features_model(recorded, img_size, where)
+    load_all_weights(model.backbone, dict(state), recorded, where)
+    return model
+
+
+def build_features_model(arch: dict,
+                         img_size: Optional[Tuple[int, int]] = None,
+                         where: str = 'backbone') -> BackboneFeatures:
+    """A :class:`BackboneFeatures` (eval mode, weights as built) of a
+    recorded architecture ``arch``: a ViT with raw last-block tokens at
+    ``img_size`` (default: the recorded size), or a Swin's last stage."""
+    from mmengine.registry import DefaultScope
+
+    from mmpretrain.registry import MODELS
+    from ..models.utils.backbone_extraction import unscoped_type
+    cfg = dict(arch, init_cfg=None)
     cfg['type'] = unscoped_type(cfg)
     if cfg['type'] == 'VisionTransformer':
         cfg.update(out_type='raw', out_indices=-1)
@@ -87,7 +98,6 @@ def load_backbone(path: str,
                              'for VisionTransformer and SwinTransformer')
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         backbone = MODELS.build(cfg)
-    load_all_weights(backbone, dict(state), recorded, where)
     size = cfg.get('img_size', 224)
     model = BackboneFeatures(backbone, (size, size) if isinstance(
         size, int) else size)

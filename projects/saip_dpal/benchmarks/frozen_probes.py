@@ -37,7 +37,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..apis.backbone_features import BackboneFeatures, image_batch
+from ..apis.backbone_features import (BackboneFeatures,
+                                      build_features_model, image_batch)
 from ..evaluation.metrics.attribute_metric import attribute_mean_accuracy
 from ..evaluation.metrics.reid_metric import reid_map_cmc
 from ..utils.errors import InputDataError
@@ -61,20 +62,11 @@ def random_backbone(arch: Dict, seed: int,
     """A randomly initialised backbone (mmpretrain's ``init_weights``) of
     the recorded architecture ``arch`` (e.g. ``dict(type=
     'VisionTransformer', arch='deit-tiny', patch_size=16)``)."""
-    from mmengine.registry import DefaultScope
-
-    from mmpretrain.registry import MODELS
-    from ..models.utils.backbone_extraction import unscoped_type
-    cfg = dict(arch, type=unscoped_type(arch), init_cfg=None)
-    if cfg['type'] == 'VisionTransformer':
-        cfg.update(out_type='raw', out_indices=-1, img_size=input_size)
-    else:
-        cfg['out_indices'] = (3, )
     torch.manual_seed(seed)
-    with DefaultScope.overwrite_default_scope('mmpretrain'):
-        backbone = MODELS.build(cfg)
-    backbone.init_weights()
-    return BackboneFeatures(backbone, input_size).eval()
+    model = build_features_model(arch, input_size)
+    model.backbone.init_weights()
+    model.input_size = tuple(input_size)
+    return model
 
 
 class ZeroFeatures(torch.nn.Module):
@@ -137,22 +129,13 @@ def _read(path: str, flags: int) -> np.ndarray:
     return image
 
 
-def _images(images: Sequence, size: Tuple[int, int]) -> torch.Tensor:
-    """BGR arrays or paths -> the normalised (N, 3, h, w) batch."""
-    import cv2
-    return image_batch([
-        _read(im, cv2.IMREAD_COLOR) if isinstance(im, str) else im
-        for im in images
-    ], size)
-
-
 # --- ReID ----------------------------------------------------------------
 def load_reid(root: str, size: Tuple[int, int]) -> Dict:
     """Market-1501-style ``root``: query + gallery images, ids, cameras."""
     from ..datasets import Market1501Dataset
     samples = Market1501Dataset(root, split='test')
     items = [samples.get_data_info(i) for i in range(len(samples))]
-    return dict(images=_images([it['img_path'] for it in items], size),
+    return dict(images=image_batch([it['img_path'] for it in items], size),
                 is_query=np.array([it['is_query'] for it in items]),
                 ids=np.array([it['gt_label'] for it in items]),
                 cams=np.array([it['camid'] for it in items]))
@@ -177,7 +160,7 @@ def load_attribute(root: str, size: Tuple[int, int]) -> Dict:
     for split in ('train', 'test'):
         data = PA100KDataset(root, split=split)
         items = [data.get_data_info(i) for i in range(len(data))]
-        out[split] = (_images([it['img_path'] for it in items], size),
+        out[split] = (image_batch([it['img_path'] for it in items], size),
                       torch.from_numpy(
                           np.stack([it['gt_score'] for it in items])))
     return out
@@ -248,7 +231,7 @@ def load_parsing(root: str, size: Tuple[int, int]) -> Dict:
                              cv2.IMREAD_GRAYSCALE), (out_w, out_h),
                        interpolation=cv2.INTER_NEAREST) for n in names
         ])
-        out[split] = (_images([osp.join(folder, n) for n in names], size),
+        out[split] = (image_batch([osp.join(folder, n) for n in names], size),
                       torch.from_numpy(labels).long())
     return out
 
@@ -322,7 +305,7 @@ def load_pose(root: str, size: Tuple[int, int]) -> Dict:
     out = dict(size=tuple(size))
     for split in ('train', 'val'):
         crops, keypoints = _person_crops(root, split, size)
-        out[split] = _images(crops, size), keypoints
+        out[split] = image_batch(crops, size), keypoints
     return out
 
 

@@ -34,6 +34,9 @@ STUDY_CONFIGS = OrderedDict(
     DPAL='dpal/dpal_saip-vit-small_vit-tiny-p16_1xb16-cpu-6e_synthetic-lup.py')
 #: the rows of the table, in order
 BACKBONES = ('random', 'SAIP', 'DPAL')
+#: (task, metric) -> its column title
+TITLES = {(task, key): title for task, probe in PROBES.items()
+          for key, title in probe.metrics}
 FLOOR = 'no features'
 
 
@@ -142,9 +145,8 @@ def format_study_table(state: Mapping) -> str:
     """Markdown: one row per backbone, mean +/- std per metric."""
     summary = summarise(state)
     columns = list(next(iter(summary.values())))
-    titles = {(t, k): title for t in PROBES for k, title in PROBES[t].metrics}
     lines = ['| backbone | seeds | ' +
-             ' | '.join(titles[c] for c in columns) + ' |',
+             ' | '.join(TITLES[c] for c in columns) + ' |',
              '|---|---:|' + '---:|' * len(columns)]
     for row, cells in summary.items():
         n = next(iter(cells.values()))[2]
@@ -194,7 +196,6 @@ def plot_study(state: Mapping, out: str) -> str:
     import matplotlib.pyplot as plt
     summary = summarise(state)
     columns = list(next(iter(summary.values())))
-    titles = {(t, k): title for t in PROBES for k, title in PROBES[t].metrics}
     stages = sorted({k.split('/')[0] for k in state['runs']},
                     key=list(STUDY_CONFIGS).index)
     width = max(len(columns), len(stages))
@@ -211,7 +212,7 @@ def plot_study(state: Mapping, out: str) -> str:
             ax.axhline(summary[FLOOR][column][0], ls='--', c='k', lw=1,
                        label=FLOOR)
             ax.legend(fontsize=7, loc='lower right')
-        ax.set_title(titles[column] + ' (%)', fontsize=9)
+        ax.set_title(TITLES[column] + ' (%)', fontsize=9)
     for ax, stage in zip(axes[1], stages):
         for key, run in state['runs'].items():
             if key.split('/')[0] == stage and run['losses'].get('loss'):
