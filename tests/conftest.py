@@ -102,3 +102,25 @@ def run_tool(tool, argv, capsys):
     except SystemExit as exit_:
         code = exit_.code if isinstance(exit_.code, int) else 1
     return code, capsys.readouterr().err.strip().splitlines()
+
+
+@pytest.fixture
+def http_folder(tmp_path):
+    """``(folder, base URL)``: files put in ``folder`` are served at
+    ``http://127.0.0.1:PORT/NAME`` for the test (a loopback server)."""
+    import functools
+    import http.server
+    import threading
+    folder = tmp_path / 'served'
+    folder.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler,
+                                directory=str(folder))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield folder, f'http://127.0.0.1:{server.server_address[1]}'
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -81,7 +81,8 @@ def assert_loads_student(cfg, name, scope, tmp_path):
     backbone got exactly those weights and head counts. Returns the model."""
     state, heads = student_state(name)
     ckpt = tmp_path / 'backbone.pth'
-    torch.save({'state_dict': state, 'meta': dict(source=name)}, ckpt)
+    torch.save({'state_dict': {f'backbone.{k}': v for k, v in state.items()},
+                'meta': dict(source=name)}, ckpt)
     cfg.model.backbone.init_cfg.checkpoint = str(ckpt)
     model = build_scoped(cfg, scope)
     model.init_weights()

@@ -4,7 +4,7 @@ import torch
 import torch.nn as nn
 from mmengine.evaluator import BaseMetric
 from mmengine.model import BaseModel
-from mmengine.runner import Runner
+from projects.saip_dpal.engine import GuardedRunner
 from torch.utils.data import Dataset
 
 from projects.saip_dpal.engine.hooks import DivergenceGuardHook
@@ -72,7 +72,7 @@ def toy_runner(work_dir, values, lr=0.01, max_skips=0, max_keep_ckpts=1,
                 collate_fn=dict(type='default_collate')),
             val_evaluator=[Score()],
             val_cfg=dict())
-    return Runner(
+    return GuardedRunner(
         model=Toy(),
         work_dir=str(work_dir),
         train_dataloader=dict(

@@ -12,7 +12,6 @@ if ROOT not in sys.path:
 
 import mmengine  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
 
 from projects.saip_dpal.utils import (InputDataError,  # noqa: E402
                                       add_common_args, close_distributed,
@@ -40,7 +39,7 @@ def parse_args(argv=None):
 def main(argv=None):
     parser, args = parse_args(argv)
     cfg = load_config(parser, args.config)
-    if not osp.isfile(args.checkpoint):
+    if '://' not in args.checkpoint and not osp.isfile(args.checkpoint):
         parser.error(f'checkpoint file not found: {args.checkpoint}')
     cfg.load_from = args.checkpoint
     cfg = merge_common_args(cfg, args)
@@ -67,8 +66,7 @@ def main(argv=None):
 
 
 def _test(cfg):
-    runner = (Runner.from_cfg(cfg)
-              if 'runner_type' not in cfg else RUNNERS.build(cfg))
+    runner = RUNNERS.build(cfg)
     return runner.test()
 
 

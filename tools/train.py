@@ -11,7 +11,6 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from mmengine.registry import RUNNERS  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
 
 from projects.saip_dpal.utils import (  # noqa: E402
     InputDataError, TrainingDivergedError, add_common_args,
@@ -69,7 +68,7 @@ def main(argv=None):
     if args.resume in ('auto', 'if-any'):
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
-        if not osp.isfile(args.resume):
+        if '://' not in args.resume and not osp.isfile(args.resume):
             parser.exit(2, f'error: --resume: checkpoint not found: '
                         f'{args.resume}\n')
         cfg.resume, cfg.load_from = True, args.resume
@@ -99,8 +98,7 @@ def main(argv=None):
 
 
 def _train(cfg):
-    runner = (Runner.from_cfg(cfg)
-              if 'runner_type' not in cfg else RUNNERS.build(cfg))
+    runner = RUNNERS.build(cfg)
     runner.train()
 
 

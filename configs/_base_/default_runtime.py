@@ -2,6 +2,10 @@
 custom_imports = dict(
     imports=['projects.saip_dpal'], allow_failed_imports=False)
 default_scope = 'mmpretrain'
+# mmengine's Runner reading checkpoints weights-only (files and URLs) and
+# refusing stored config text that is not plain values, with a quiet console
+# (projects/saip_dpal/engine/guarded_runner.py)
+runner_type = 'GuardedRunner'
 
 default_hooks = dict(
     runtime_info=dict(type='RuntimeInfoHook'),

@@ -16,5 +16,5 @@ model = dict(
         arch=student.arch,
         layer_cfgs=student.layer_cfgs,
         init_cfg=dict(
-            type='Pretrained',
+            type='StrictPretrained',
             checkpoint='work_dirs/dpal_pathb_vit-tiny/backbone.pth')))

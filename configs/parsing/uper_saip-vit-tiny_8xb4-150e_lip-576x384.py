@@ -15,5 +15,5 @@ model = dict(
             num_heads=3,
             feedforward_channels=768),
         init_cfg=dict(
-            type='Pretrained',
+            type='StrictPretrained',
             checkpoint='work_dirs/saip_vit-tiny/backbone.pth')))

@@ -11,6 +11,6 @@ model = dict(
         arch='tiny',
         drop_path_rate=0.2,
         init_cfg=dict(
-            type='Pretrained',
+            type='StrictPretrained',
             checkpoint='work_dirs/dpal_pathb_swin-tiny/backbone.pth')),
     head=dict(in_channels=768))

@@ -18,6 +18,6 @@ model = dict(
         layer_cfgs=student.layer_cfgs,
         drop_path_rate=0.3,
         init_cfg=dict(
-            type='Pretrained',
+            type='StrictPretrained',
             checkpoint='work_dirs/dpal_pathl_vit-base/backbone.pth')),
     head=dict(in_channels=student.arch.embed_dims))

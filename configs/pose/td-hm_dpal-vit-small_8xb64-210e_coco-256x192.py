@@ -18,6 +18,6 @@ model = dict(
         layer_cfgs=student.layer_cfgs,
         drop_path_rate=0.1,
         init_cfg=dict(
-            type='Pretrained',
+            type='StrictPretrained',
             checkpoint='work_dirs/dpal_pathb_vit-small/backbone.pth')),
     head=dict(in_channels=student.arch.embed_dims))

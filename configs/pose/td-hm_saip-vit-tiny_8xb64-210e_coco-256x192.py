@@ -17,6 +17,6 @@ model = dict(
             feedforward_channels=768),
         drop_path_rate=0.1,
         init_cfg=dict(
-            type='Pretrained',
+            type='StrictPretrained',
             checkpoint='work_dirs/saip_vit-tiny/backbone.pth')),
     head=dict(in_channels=192))

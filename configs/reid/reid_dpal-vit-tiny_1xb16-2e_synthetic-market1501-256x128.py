@@ -4,7 +4,7 @@
 _base_ = ['./reid_dpal-vit-tiny_1xb64-120e_market1501-256x128.py']
 
 data_root = '{{ fileDirname }}/../../data/synthetic/Market-1501/'
-# init_cfg Pretrained without a checkpoint: random init
+# init_cfg StrictPretrained without a checkpoint: random init
 model = dict(
     backbone=dict(init_cfg=dict(checkpoint=None)),
     head=dict(num_classes=16))

@@ -1,37 +1,21 @@
 """saip-dpal: SAIP and DPAL human-centric pretraining as MMPretrain plugins.
 
-Importing this package registers its modules into mmpretrain's registries
-(``custom_imports=dict(imports=['projects.saip_dpal'])`` in a config), makes
-mmengine's own checkpoints loadable under ``torch.load(weights_only=True)``,
-keeps the Runner from executing config text stored in a checkpoint,
-formats a config's text once instead of at every read, makes
-``init_cfg=dict(type='Pretrained')`` load every weight or stop, loads an
-extracted backbone file into a whole model's ``backbone`` (``get_model``,
-``FeatureExtractor``, ``load_from``), shows a
-Runner's config on the console as one line, and makes the model zoo
-(``model-index.yml``) visible to ``mmpretrain.get_model``.
+Importing this package (``custom_imports=dict(imports=['projects.saip_dpal'])``
+in a config) registers its modules into the OpenMMLab registries and changes
+nothing else: no other library's function, method or class is replaced and
+no warning filter is set. What our configs need comes through what they
+select: ``runner_type='GuardedRunner'`` (weights-only checkpoint reading,
+a quiet console), ``init_cfg=dict(type='StrictPretrained', ...)``, hooks,
+datasets and models. The one step beyond registries is the model zoo:
+``model-index.yml`` is added to mmpretrain's ``ModelHub``, so that
+``mmpretrain.get_model('saip_vit-tiny')`` finds our models
+(:func:`register_model_zoo`).
 """
 from .version import __version__
-from .engine import (cache_config_pretty_text, filter_console_log,
-                     guard_runner_checkpoint_meta,
-                     load_backbone_files_into_models,
-                     make_pretrained_init_strict,
-                     register_checkpoint_safe_globals)
 from .utils.model_zoo import register_model_zoo
 # imported for registration
 from . import datasets, engine, evaluation, models  # noqa: F401
 
-register_checkpoint_safe_globals()
-guard_runner_checkpoint_meta()
-cache_config_pretty_text()
-make_pretrained_init_strict()
-load_backbone_files_into_models()
-filter_console_log()
 register_model_zoo()
 
-__all__ = [
-    '__version__', 'cache_config_pretty_text', 'filter_console_log',
-    'guard_runner_checkpoint_meta', 'load_backbone_files_into_models',
-    'make_pretrained_init_strict',
-    'register_checkpoint_safe_globals', 'register_model_zoo'
-]
+__all__ = ['__version__', 'register_model_zoo']

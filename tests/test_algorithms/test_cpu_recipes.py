@@ -4,11 +4,12 @@ and the ViT-Ti students of both methods train."""
 import os.path as osp
 
 import torch
-from mmengine.runner import Runner
+from mmengine.registry import RUNNERS
 from pretrain_helpers import tiny_cfg
 
 from projects.saip_dpal.benchmarks.hvp_study import STUDY_CONFIGS
 from projects.saip_dpal.models.utils import export_backbone
+from projects.saip_dpal.utils.untrusted_files import read_backbone_file
 
 
 def _two_steps(stage, root, work_dir, **model):
@@ -19,7 +20,7 @@ def _two_steps(stage, root, work_dir, **model):
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=2,
                                         by_epoch=False)
     cfg.experiment_name = f'cpu_recipe_{stage}'
-    runner = Runner.from_cfg(cfg)
+    runner = RUNNERS.build(cfg)
     before = {k: v.clone() for k, v in
               runner.model.backbone.state_dict().items()}
     runner.train()
@@ -36,7 +37,7 @@ def test_teacher_then_students(synthetic_root, tmp_path):
     assert teacher_run.model.backbone.arch_settings['embed_dims'] == 384
     teacher = str(tmp_path / 'teacher.pth')
     export_backbone(checkpoint, teacher)
-    wanted = torch.load(teacher, weights_only=True)['state_dict']
+    wanted, _ = read_backbone_file(teacher)
 
     dpal, _ = _two_steps('DPAL', synthetic_root, tmp_path / 'dpal',
                          teacher_checkpoint=teacher)

@@ -11,7 +11,7 @@ below the probes' zero-feature floor (26.54: 25 persons are too few for
 the read-out), so the test guards the gap only: a method whose updates do
 not reach the backbone leaves it where random init is.
 """
-from mmengine.runner import Runner
+from mmengine.registry import RUNNERS
 from pretrain_helpers import tiny_cfg
 
 from projects.saip_dpal.benchmarks import frozen_probes as fp
@@ -35,7 +35,7 @@ def test_saip_beats_random_init_on_the_pose_probe(synthetic_root, tmp_path):
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook',
                                         interval=ITERATIONS, by_epoch=False)
     cfg.experiment_name = 'saip_learns'
-    Runner.from_cfg(cfg).train()
+    RUNNERS.build(cfg).train()
     backbone = str(tmp_path / 'backbone.pth')
     export_backbone(str(tmp_path / f'iter_{ITERATIONS}.pth'), backbone)
 

@@ -159,7 +159,7 @@ def test_bad_trees_are_one_line_errors(msmt, tmp_path):
 
 def test_config_trains_and_reports_map(msmt, tmp_path):
     from downstream_helpers import two_iteration_cfg
-    from mmengine.runner import Runner
+    from mmengine.registry import RUNNERS
 
     from mmpretrain.registry import DATASETS
     root, lists = msmt
@@ -180,7 +180,7 @@ def test_config_trains_and_reports_map(msmt, tmp_path):
     sample = ds[0]
     assert tuple(sample['inputs'].shape) == (3, 256, 128)
 
-    runner = Runner.from_cfg(cfg)
+    runner = RUNNERS.build(cfg)
     runner.train()
     scalars = runner.message_hub.log_scalars
     for key in ('train/loss_softmax', 'train/loss_triplet'):

@@ -8,7 +8,7 @@ import pytest
 import torch
 from downstream_helpers import two_iteration_cfg
 from mmengine.logging import MMLogger
-from mmengine.runner import Runner
+from mmengine.registry import RUNNERS
 
 SYNTHETIC = 'attribute/par_dpal-vit-tiny_1xb16-2e_synthetic-pa100k' \
     '-256x128.py'
@@ -25,7 +25,7 @@ def test_synthetic_attributes_train_and_report_ma(synthetic_root, tmp_path):
     assert cfg.model.head.loss.type == 'AttributeWeightedBCELoss'
     assert [h.type for h in cfg.custom_hooks] == [
         'AttributePositiveRatioHook']
-    runner = Runner.from_cfg(cfg)
+    runner = RUNNERS.build(cfg)
     runner.train()
     scalars = runner.message_hub.log_scalars
     assert torch.isfinite(torch.tensor(scalars['train/loss'].current()))

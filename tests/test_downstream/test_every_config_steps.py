@@ -105,16 +105,16 @@ def _test_tool_options(config, data_root):
 @pytest.mark.parametrize('config', list(STEPPED_HERE))
 def test_full_config_takes_a_training_step(config, synthetic_root,
                                            tmp_path, capsys):
-    from mmengine.runner import Runner
+    from mmengine.registry import RUNNERS
     cfg = one_step_cfg(config, synthetic_root / STEPPED_HERE[config],
                        tmp_path)
     if config.startswith('attribute'):
         # PA-100K's 26 attributes vs the synthetic set's 34: one line
         with pytest.raises(InputDataError, match='has 34 attributes but '
                            'the head predicts 26'):
-            Runner.from_cfg(cfg).train()
+            RUNNERS.build(cfg).train()
         cfg.model.head.num_classes = 34
-    runner = Runner.from_cfg(cfg)
+    runner = RUNNERS.build(cfg)
     before = {k: v.detach().clone()
               for k, v in runner.model.backbone.named_parameters()}
     runner.train()
@@ -129,7 +129,7 @@ def test_full_config_takes_a_training_step(config, synthetic_root,
     # under weights-only loading
     assert cfg.default_hooks.checkpoint.type == 'SafeCheckpointHook'
     cfg.train_cfg.max_iters, cfg.resume = 2, True
-    resumed = Runner.from_cfg(cfg)
+    resumed = RUNNERS.build(cfg)
     resumed.train()
     assert resumed.iter == 2
     if config not in THROUGH_TEST_TOOL:
@@ -146,14 +146,14 @@ def test_full_config_takes_a_training_step(config, synthetic_root,
 def test_every_downstream_config_fixes_its_seed(synthetic_root, tmp_path):
     """A seed in every config, and two identical runs train alike."""
     from mmengine.config import Config
-    from mmengine.runner import Runner
+    from mmengine.registry import RUNNERS
     for config in [*STEPPED_HERE, *STEPPED_ELSEWHERE]:
         cfg = Config.fromfile(osp.join(CONFIG_DIR, config))
         assert cfg.get('randomness', {}).get('seed') is not None, config
     config = 'pose/td-hm_dpal-vit-tiny_8xb64-210e_coco-256x192.py'
     losses = []
     for run in ('first', 'second'):
-        runner = Runner.from_cfg(one_step_cfg(
+        runner = RUNNERS.build(one_step_cfg(
             config, synthetic_root / 'coco', tmp_path / run))
         runner.train()
         losses.append(runner.message_hub.get_scalar('train/loss').current())

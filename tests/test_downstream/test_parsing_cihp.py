@@ -117,7 +117,7 @@ def test_config_recipe():
     assert cfg.model.data_preprocessor.size == (512, 512)
     assert cfg.model.decode_head.num_classes == 20
     assert cfg.model.auxiliary_head.num_classes == 20
-    assert cfg.model.backbone.init_cfg.type == 'Pretrained'
+    assert cfg.model.backbone.init_cfg.type == 'StrictPretrained'
     for loader, split in (('train_dataloader', 'train'),
                           ('val_dataloader', 'val'),
                           ('test_dataloader', 'val')):
@@ -169,9 +169,9 @@ def tiny_cfg(root, work_dir, crop=(128, 128)):
 
 
 def test_config_trains_and_validates_miou(cihp, tmp_path):
-    from mmengine.runner import Runner
+    from mmengine.registry import RUNNERS
     root, _ = cihp
-    runner = Runner.from_cfg(tiny_cfg(root, tmp_path))
+    runner = RUNNERS.build(tiny_cfg(root, tmp_path))
     runner.train()
     hub = runner.message_hub
     loss = hub.get_scalar('train/loss').current()

@@ -34,7 +34,7 @@ def test_arch_config_loads_extracted_backbone(name, tmp_path):
     assert backbone_cfg.out_type == 'featmap'
     assert tuple(backbone_cfg.out_indices) == (3, 5, 7, 11)
     assert backbone_cfg.img_size == (256, 128)
-    assert backbone_cfg.init_cfg.type == 'Pretrained'
+    assert backbone_cfg.init_cfg.type == 'StrictPretrained'
     assert cfg.crop_size == (576, 384)
     assert cfg.model.data_preprocessor.size == (576, 384)
     assert cfg.model.neck.type == 'Feature2Pyramid'
@@ -148,7 +148,7 @@ def test_flip_swaps_left_right_labels():
 
 
 def test_synthetic_config_trains(synthetic_root, tmp_path):
-    from mmengine.runner import Runner
+    from mmengine.registry import RUNNERS
     data_root = osp.join(str(synthetic_root), 'LIP') + '/'
     assert osp.isdir(data_root + 'train_segmentations')
     cfg = tiny_train_cfg(SYNTHETIC, data_root, tmp_path, max_iters=2,
@@ -165,7 +165,7 @@ def test_synthetic_config_trains(synthetic_root, tmp_path):
     cfg.default_hooks.checkpoint.interval = 2
     cfg.default_hooks.visualization = dict(type='SegVisualizationHook')
 
-    runner = Runner.from_cfg(cfg)
+    runner = RUNNERS.build(cfg)
     runner.train()
     loss = runner.message_hub.get_scalar('train/loss').current()
     assert math.isfinite(loss) and loss > 0

@@ -41,7 +41,7 @@ def test_arch_config_loads_extracted_backbone(name, tmp_path):
     # declared as pretrained; the 256x192 input comes from the codec
     assert backbone_cfg.img_size == (256, 128)
     assert cfg.model.head.decoder.input_size == (192, 256)
-    assert backbone_cfg.init_cfg.type == 'Pretrained'
+    assert backbone_cfg.init_cfg.type == 'StrictPretrained'
     assert cfg.model.head.in_channels == backbone_cfg.arch.embed_dims
     assert cfg.model.head.deconv_out_channels == (256, 256)
     assert cfg.model.head.decoder.heatmap_size == (48, 64)
@@ -105,7 +105,7 @@ def test_layer_decay_groups_are_mmposes_without_its_print(capsys):
 
 
 def test_synthetic_config_trains_and_evaluates(synthetic_root, tmp_path):
-    from mmengine.runner import Runner
+    from mmengine.registry import RUNNERS
     data_root = osp.join(str(synthetic_root), 'coco') + '/'
     assert osp.isfile(
         data_root + 'annotations/person_keypoints_val2017.json')
@@ -124,7 +124,7 @@ def test_synthetic_config_trains_and_evaluates(synthetic_root, tmp_path):
     cfg.test_dataloader = cfg.val_dataloader
     cfg.test_evaluator = cfg.val_evaluator
 
-    runner = Runner.from_cfg(cfg)
+    runner = RUNNERS.build(cfg)
     runner.train()
     loss = runner.message_hub.get_scalar('train/loss').current()
     assert math.isfinite(loss) and loss > 0
@@ -167,7 +167,7 @@ def test_swin_config_loads_extracted_backbone(name, tmp_path):
     assert backbone_cfg.img_size == (256, 128)
     assert backbone_cfg.out_indices == (3, )
     assert backbone_cfg.pad_small_map
-    assert backbone_cfg.init_cfg.type == 'Pretrained'
+    assert backbone_cfg.init_cfg.type == 'StrictPretrained'
     assert cfg.model.head.in_channels == 768
     assert cfg.model.head.deconv_out_channels == (256, 256, 256)
     assert cfg.model.head.decoder.input_size == (192, 256)
@@ -210,7 +210,7 @@ def test_swin_config_trains(synthetic_root, tmp_path):
     """One iteration of the Swin recipe through the Runner on the synthetic
     COCO set (Swin-T; Swin-S differs only in depth and drop path, and its
     model and optimizer are checked above)."""
-    from mmengine.runner import Runner
+    from mmengine.registry import RUNNERS
     data_root = osp.join(str(synthetic_root), 'coco') + '/'
     cfg = tiny_train_cfg(SWIN_CONFIGS['dpal-swin-tiny'], data_root, tmp_path,
                          max_iters=1, batch_size=2)
@@ -222,7 +222,7 @@ def test_swin_config_trains(synthetic_root, tmp_path):
     cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
     cfg.test_dataloader = cfg.test_cfg = cfg.test_evaluator = None
 
-    runner = Runner.from_cfg(cfg)
+    runner = RUNNERS.build(cfg)
     runner.train()
     assert runner.iter == 1
     loss = runner.message_hub.get_scalar('train/loss').current()

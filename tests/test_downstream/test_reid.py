@@ -2,7 +2,7 @@
 and the synthetic Market-1501 config training and evaluating mAP / CMC."""
 import torch
 from downstream_helpers import two_iteration_cfg
-from mmengine.runner import Runner
+from mmengine.registry import RUNNERS
 
 from projects.saip_dpal.datasets import (IdentityBalancedSampler,
                                          Market1501Dataset)
@@ -42,7 +42,7 @@ def test_identity_balanced_batches(synthetic_root):
 def test_synthetic_reid_trains_and_reports_map(synthetic_root, tmp_path):
     cfg = two_iteration_cfg(SYNTHETIC, synthetic_root / 'Market-1501',
                             tmp_path)
-    runner = Runner.from_cfg(cfg)
+    runner = RUNNERS.build(cfg)
     runner.train()
     scalars = runner.message_hub.log_scalars
     for key in ('train/loss_softmax', 'train/loss_triplet'):

@@ -10,12 +10,11 @@ MAE = 'mae/mae_vit-tiny-p16_1xb16-4e_synthetic-lup.py'
 
 def test_config_is_one_console_line_and_whole_in_the_log_file(
         synthetic_root, tmp_path, capsys):
-    import projects.saip_dpal  # noqa: F401  (wraps Runner.build_logger)
-    from mmengine.runner import Runner
+    from mmengine.registry import RUNNERS
     cfg = tiny_train_cfg(MAE, synthetic_root, tmp_path, max_iters=1)
     cfg.log_level = 'INFO'
     capsys.readouterr()
-    Runner.from_cfg(cfg)
+    assert type(RUNNERS.build(cfg)).__name__ == 'GuardedRunner'
     console = capsys.readouterr().out
     lines = [x for x in console.splitlines() if 'Config:' in x]
     assert len(lines) == 1 and lines[0].endswith(
@@ -37,22 +36,25 @@ def test_config_is_one_console_line_and_whole_in_the_log_file(
     assert len(config.splitlines()) >= n - 1  # the whole text is there
 
 
-def test_known_warnings_of_the_stack_are_silenced():
-    """mmpretrain's ColorJitter makes mmcv warn on every saturation blend
-    (once per process); the plugin ignores that warning and no other."""
+def test_known_warnings_of_the_stack_are_ignored_inside_only():
+    """mmpretrain's ColorJitter makes mmcv warn on every saturation blend;
+    GuardedRunner ignores that warning (and no other) while it runs, and
+    the filters are as they were outside."""
     import warnings
 
     import mmcv
     import numpy as np
 
-    from projects.saip_dpal.engine import filter_console_log
+    from projects.saip_dpal.engine.console_log_filter import \
+        known_warnings_ignored
     image = np.full((4, 4, 3), 100, np.uint8)
+    before = list(warnings.filters)
     with warnings.catch_warnings(record=True) as seen:
         warnings.resetwarnings()
+        with known_warnings_ignored():
+            mmcv.adjust_color(image, alpha=0.5, backend='pillow')
+            warnings.warn('another warning')
+        assert [str(w.message) for w in seen] == ['another warning']
         mmcv.adjust_color(image, alpha=0.5, backend='pillow')
-        assert ["Only use 'alpha' for pillow backend."] == [
-            str(w.message) for w in seen]
-        filter_console_log()
-        mmcv.adjust_color(image, alpha=0.5, backend='pillow')
-        warnings.warn('another warning')
-        assert [str(w.message) for w in seen[1:]] == ['another warning']
+        assert str(seen[-1].message) == "Only use 'alpha' for pillow backend."
+    assert warnings.filters == before

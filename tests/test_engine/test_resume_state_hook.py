@@ -5,7 +5,7 @@ every iteration, no replayed ones."""
 import pytest
 import torch
 from mmengine.hooks import Hook
-from mmengine.runner import Runner
+from mmengine.registry import RUNNERS
 from pretrain_helpers import (DPAL_DEMO, SAIP_DEMO, tiny_cfg,
                               with_small_teacher)
 
@@ -60,7 +60,7 @@ def _losses(runner):
 
 
 def _run(cfg, stop=None):
-    runner = Runner.from_cfg(cfg)
+    runner = RUNNERS.build(cfg)
     if stop is None:
         runner.train()
         return runner

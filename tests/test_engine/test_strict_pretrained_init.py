@@ -1,5 +1,6 @@
-"""``init_cfg=dict(type='Pretrained')`` with the plugin imported loads
-every weight of the backbone or stops with one line naming the file."""
+"""``init_cfg=dict(type='StrictPretrained')`` loads every weight of the
+backbone or stops with one line naming the file (and stock ``Pretrained``
+stays stock: test_plugin_changes_nothing.py)."""
 import os.path as osp
 
 import pytest
@@ -15,17 +16,18 @@ SYNTHETIC_REID = 'reid/reid_dpal-vit-tiny_1xb16-2e_synthetic-market1501-' \
 
 
 def _vit(arch='deit-tiny', checkpoint='unset', **init):
-    import projects.saip_dpal  # noqa: F401  (makes Pretrained strict)
+    import projects.saip_dpal  # noqa: F401  (registers StrictPretrained)
     init_cfg = None if checkpoint == 'unset' else dict(
-        type='Pretrained', checkpoint=checkpoint, **init)
+        type='StrictPretrained', checkpoint=checkpoint, **init)
     return VisionTransformer(arch=arch, img_size=(64, 32),
                              init_cfg=init_cfg)
 
 
 @pytest.fixture(scope='module')
 def files(tmp_path_factory):
-    """An extracted-style backbone file, the same as a training checkpoint
-    (keys under ``backbone.``), a ViT-S and a Swin-T file."""
+    """An extracted-style backbone file (keys under ``backbone.``), a bare
+    state dict, the same as a training checkpoint (keys under ``backbone.``
+    beside others), a ViT-S and a Swin-T file."""
     root = tmp_path_factory.mktemp('pretrained')
     source = _vit()
     with torch.no_grad():
@@ -33,10 +35,13 @@ def files(tmp_path_factory):
             p.add_(torch.randn_like(p))
     state = source.state_dict()
     paths = dict(
-        backbone=root / 'backbone.pth', raw=root / 'epoch_1.pth',
-        small=root / 'vit_small.pth', swin=root / 'swin.pth')
-    torch.save(dict(state_dict=state, meta={}), paths['backbone'])
-    torch.save(dict(state_dict={'backbone.' + k: v for k, v in state.items()},
+        backbone=root / 'backbone.pth', bare=root / 'bare.pth',
+        raw=root / 'epoch_1.pth', small=root / 'vit_small.pth',
+        swin=root / 'swin.pth')
+    prefixed = {'backbone.' + k: v for k, v in state.items()}
+    torch.save(dict(state_dict=prefixed, meta={}), paths['backbone'])
+    torch.save(state, paths['bare'])
+    torch.save(dict(state_dict=dict(prefixed, **{'head.w': torch.ones(1)}),
                     meta=dict(epoch=1)), paths['raw'])
     torch.save(dict(state_dict=_vit('deit-small').state_dict()),
                paths['small'])
@@ -50,9 +55,12 @@ def _assert_loaded(model, state):
         assert torch.equal(value, state[key]), key
 
 
-def test_backbone_file_loads_every_weight(files):
+@pytest.mark.parametrize('name', ['backbone', 'bare'])
+def test_backbone_file_loads_every_weight(files, name):
+    """Nothing redraws a loaded weight: the ViT's position embedding and
+    its blocks' FFNs (initialised by their own init_weights) stay loaded."""
     paths, state = files
-    model = _vit(checkpoint=str(paths['backbone']))
+    model = _vit(checkpoint=str(paths[name]))
     model.init_weights()
     _assert_loaded(model, state)
 
@@ -95,7 +103,7 @@ def test_one_override_fills_a_synthetic_config(files):
     from mmpretrain.registry import MODELS
     paths, _ = files
     cfg = Config.fromfile(osp.join(CONFIG_DIR, SYNTHETIC_REID))
-    assert cfg.model.backbone.init_cfg == dict(type='Pretrained',
+    assert cfg.model.backbone.init_cfg == dict(type='StrictPretrained',
                                                checkpoint=None)
     cfg.merge_from_dict(
         {'model.backbone.init_cfg.checkpoint': str(paths['backbone'])})
@@ -160,7 +168,8 @@ def _stock_vitpose_backbone(checkpoint, **overrides):
                     'body_2d_keypoint', 'topdown_heatmap', 'coco',
                     'td-hm_ViTPose-small_8xb64-210e_coco-256x192.py')
     backbone = Config.fromfile(path).model.backbone
-    backbone.init_cfg.checkpoint = str(checkpoint)
+    backbone.init_cfg = dict(type='StrictPretrained',
+                             checkpoint=str(checkpoint))
     backbone.update(overrides)
     return MODELS.build(dict(backbone, type='VisionTransformer'))
 
@@ -192,10 +201,41 @@ def test_other_head_count_is_an_error_naming_both(vit_s_file):
             DefaultScope.overwrite_default_scope('mmpose'):  # as mmpose runs
         model.init_weights()
     assert str(err.value) == (
-        f'init_cfg checkpoint {path} is a VisionTransformer deit-small with '
-        '12 attentions: 6 heads x12; this VisionTransformer has 12 '
-        'attentions: 12 heads x12 (same weight shapes, another model: set '
-        'the backbone as meta["backbone"] says)')
+        f'init_cfg checkpoint {path} is a VisionTransformer with 12 '
+        'attentions: 6 heads x12; this VisionTransformer has 12 attentions: '
+        '12 heads x12 (same weight shapes, another model): build it as '
+        'recorded, --cfg-options model.backbone.arch=deit-small')
+
+
+def test_head_count_message_gives_the_options_of_a_recorded_dict(tmp_path):
+    """A DPAL-style recorded arch dict: the options replace the config's
+    arch and build the file's model."""
+    from mmengine.config import Config as C
+    arch = dict(embed_dims=192, num_layers=2, num_heads=3,
+                feedforward_channels=768)
+    source = VisionTransformer(arch=arch, img_size=(64, 32))
+    path = tmp_path / 'b.pth'
+    torch.save(dict(state_dict=source.state_dict(), meta=dict(
+        backbone=dict(type='VisionTransformer', arch=arch,
+                      img_size=(64, 32)))), path)
+    other = dict(arch, num_heads=6)
+    with pytest.raises(InputDataError) as err:
+        VisionTransformer(arch=other, img_size=(64, 32), init_cfg=dict(
+            type='StrictPretrained', checkpoint=str(path))).init_weights()
+    options = str(err.value).split('--cfg-options ')[1].split()
+    cfg = C(dict(model=dict(backbone=dict(arch=other))))
+    cfg.merge_from_dict(dict(o.split('=') for o in options))
+    assert {k: int(v) for k, v in cfg.model.backbone.arch.items()} == arch
+
+
+def test_missing_file_names_the_option(tmp_path):
+    with pytest.raises(InputDataError) as err:
+        _vit(checkpoint=str(tmp_path / 'nope.pth')).init_weights()
+    assert str(err.value) == (
+        f'init_cfg checkpoint {tmp_path / "nope.pth"} not found: point the '
+        'VisionTransformer at a backbone file (tools/model_converters/'
+        'extract_backbone.py), e.g. --cfg-options '
+        'model.backbone.init_cfg.checkpoint=FILE')
 
 
 def test_unrecorded_non_square_grid_is_named(files, tmp_path):

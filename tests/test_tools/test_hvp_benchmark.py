@@ -14,9 +14,8 @@ from conftest import ROOT
 from downstream_helpers import build_scoped, restore_default_scope  # noqa
 
 from projects.saip_dpal.benchmarks import HVP_TASKS, finetune_config
-from projects.saip_dpal.models.utils.backbone_extraction import \
-    read_backbone_file
 from projects.saip_dpal.utils import InputDataError
+from projects.saip_dpal.utils.untrusted_files import read_backbone_file
 
 SAIP_TINY = dict(type='VisionTransformer', arch='deit-tiny',
                  img_size=(256, 128), patch_size=16)

@@ -67,7 +67,7 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
-    import projects.saip_dpal  # noqa: F401  (registers, allow-lists)
+    import projects.saip_dpal  # noqa: F401  (registers the modules)
     from projects.saip_dpal.benchmarks import (format_hvp_table,
                                                run_hvp_benchmark)
     from projects.saip_dpal.utils import InputDataError, one_line

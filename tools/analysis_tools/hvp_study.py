@@ -49,7 +49,7 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
-    import projects.saip_dpal  # noqa: F401  (registers, allow-lists)
+    import projects.saip_dpal  # noqa: F401  (registers the modules)
     from projects.saip_dpal.benchmarks.hvp_study import (format_study_table,
                                                          plot_study,
                                                          run_study, verdicts)

@@ -42,8 +42,14 @@ def main(argv=None):
     args = parse_args(argv)
     from projects.saip_dpal.datasets.synthetic import (
         format_summary, generate_synthetic_humans)
-    summary = generate_synthetic_humans(
-        args.out_dir, seed=args.seed, scale=args.scale, subsets=args.subsets)
+    from projects.saip_dpal.utils import InputDataError
+    try:
+        summary = generate_synthetic_humans(
+            args.out_dir, seed=args.seed, scale=args.scale,
+            subsets=args.subsets)
+    except InputDataError as err:
+        print(f'error: {err}', file=sys.stderr)
+        sys.exit(1)
     print(format_summary(summary))
 
 

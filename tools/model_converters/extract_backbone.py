@@ -3,9 +3,13 @@
     python tools/model_converters/extract_backbone.py CKPT OUT [--momentum]
         [--img-size H W]
 
-Writes ``{'state_dict': <mmpretrain backbone keys>, 'meta': {...}}`` that
-plain mmpretrain / mmpose / mmseg backbone configs load with
-``init_cfg=dict(type='Pretrained', checkpoint=OUT)``. Takes the student
+Writes ``{'state_dict': {'backbone.<key>': ...}, 'meta': {...}}``, the
+layout of an mmpretrain model without its head, so it loads as any
+mmpretrain checkpoint does: ``load_from``, ``mmpretrain.get_model(NAME,
+pretrained=OUT)``, and in mmpose / mmseg backbone configs
+``init_cfg=dict(type='Pretrained', checkpoint=OUT, prefix='backbone.')``
+(stock) or ``dict(type='StrictPretrained', checkpoint=OUT)`` (ours: every
+weight or one line). Takes the student
 (``backbone.``) or, with ``--momentum`` (alias ``--ema``), its EMA copy,
 the momentum encoder's backbone (older checkpoints: DPAL's
 ``ema_backbone``, SAIP's ``teacher``); drops algorithm-only parts (teacher,
@@ -46,7 +50,6 @@ def parse_args(argv=None):
 
 def main(argv=None):
     parser, args = parse_args(argv)
-    import projects.saip_dpal  # noqa: F401  (allow-list for our files)
     from projects.saip_dpal.models.utils import export_backbone
     from projects.saip_dpal.utils import InputDataError, one_line
     try:

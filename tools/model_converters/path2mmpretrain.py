@@ -69,8 +69,9 @@ from mmengine.config import Config  # noqa: E402
 
 from projects.saip_dpal.models.utils.checkpoint_loading import (  # noqa: E402
     build_for_key_check, check_teacher_state_dict, format_key_report,
-    load_checkpoint_weights_only, tensor_state, unwrap_checkpoint)
-from projects.saip_dpal.utils import InputDataError, one_line  # noqa: E402
+    tensor_state, unwrap_checkpoint)
+from projects.saip_dpal.utils import (InputDataError, one_line,  # noqa: E402
+                                      read_checkpoint)
 from projects.saip_dpal.utils.model_zoo import zoo_root  # noqa: E402
 
 #: PATH width -> (mmpretrain ViT arch, number of blocks)
@@ -241,7 +242,7 @@ def parse_args(argv=None):
 def main(argv=None):
     parser, args = parse_args(argv)
     try:
-        ckpt = load_checkpoint_weights_only(args.src)
+        ckpt = read_checkpoint(args.src)
         state, report = convert_path_state_dict(ckpt)
         arch = detect_path_arch(state)
     except InputDataError as err:

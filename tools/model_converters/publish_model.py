@@ -4,7 +4,10 @@
 
 Keeps ``state_dict`` and ``meta`` (drops the optimizer, the schedulers, the
 message hub and the rest), saves, and renames the file to
-``OUT-<first 8 hex of its sha256>.pth``. Reads weights-only.
+``OUT-<first 8 hex of its sha256>.pth``. Reads weights-only. The config text
+it passes on (``meta['cfg']``) is plain values or the file is refused, and
+the legacy ``meta['config']`` is dropped: what it writes carries no code to
+a stock inferencer.
 """
 import argparse
 import hashlib
@@ -32,22 +35,22 @@ def main(argv=None):
     parser, args = parse_args(argv)
     import torch
 
-    import projects.saip_dpal  # noqa: F401  (allow-list for our files)
-    from projects.saip_dpal.engine import check_checkpoint_meta
-    from projects.saip_dpal.models.utils.checkpoint_loading import \
-        load_checkpoint_weights_only
-    from projects.saip_dpal.utils import InputDataError, one_line
+    from projects.saip_dpal.utils import (InputDataError,
+                                          check_config_texts, one_line,
+                                          read_checkpoint)
     try:
-        ckpt = load_checkpoint_weights_only(args.src, what='checkpoint')
+        ckpt = read_checkpoint(args.src, what='checkpoint')
         # a published file carries its meta on: refuse config text that
-        # is not plain values, drop the legacy meta['config']
-        check_checkpoint_meta(ckpt, osp.basename(args.src))
+        # is not plain values
+        check_config_texts(ckpt, osp.basename(args.src))
     except InputDataError as err:
         parser.exit(1, f'error: {one_line(err)}\n')
-    if 'state_dict' not in ckpt:
+    if not isinstance(ckpt, dict) or 'state_dict' not in ckpt:
         parser.exit(1, f'error: {args.src} has no state_dict\n')
     dropped = sorted(k for k in ckpt if k not in KEEP)
     out = {k: ckpt[k] for k in KEEP if k in ckpt}
+    if isinstance(out.get('meta'), dict):
+        out['meta'] = {k: v for k, v in out['meta'].items() if k != 'config'}
     stem = args.dst[:-4] if args.dst.endswith('.pth') else args.dst
     os.makedirs(osp.dirname(osp.abspath(stem)), exist_ok=True)
     tmp = stem + '.tmp.pth'

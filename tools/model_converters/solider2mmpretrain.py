@@ -34,8 +34,9 @@ from mmengine.config import Config  # noqa: E402
 # importing the package registers SOLIDERSwinTransformer
 from projects.saip_dpal.models.utils.checkpoint_loading import (  # noqa: E402
     build_for_key_check, check_teacher_state_dict, format_key_report,
-    load_checkpoint_weights_only, tensor_state, unwrap_checkpoint)
-from projects.saip_dpal.utils import InputDataError, one_line  # noqa: E402
+    tensor_state, unwrap_checkpoint)
+from projects.saip_dpal.utils import (InputDataError, one_line,  # noqa: E402
+                                      read_checkpoint)
 from projects.saip_dpal.utils.model_zoo import zoo_root  # noqa: E402
 
 #: the teacher config (``configs/_base_/models/``) the weights load into
@@ -162,7 +163,7 @@ def main(argv=None):
     parser, args = parse_args(argv)
     cfg = teacher_config(args.img_size)
     try:
-        ckpt = load_checkpoint_weights_only(args.src)
+        ckpt = read_checkpoint(args.src)
         state, report = convert_solider_state_dict(
             ckpt, which=args.which, out_indices=cfg['out_indices'])
     except InputDataError as err:

@@ -18,7 +18,7 @@ model = dict(
         out_type='cls_token',
         drop_path_rate=0.1,
         init_cfg=dict(
-            type='Pretrained',
+            type='StrictPretrained',
             checkpoint='work_dirs/dpal_pathb_vit-tiny/backbone.pth')))
 # the first two steps of every pipeline
 load_and_resize = [

@@ -14,6 +14,8 @@ custom_imports = dict(
     imports=['projects.saip_dpal', 'projects.saip_dpal.parsing',
              'mmpretrain.models'],
     allow_failed_imports=False)
+# our Runner: weights-only checkpoint reading, a quiet console
+runner_type = 'GuardedRunner'
 
 # runtime
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=150, val_interval=10)

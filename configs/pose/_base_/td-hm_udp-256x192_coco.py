@@ -13,6 +13,8 @@ custom_imports = dict(
         'mmpose.engine.optim_wrappers'
     ],
     allow_failed_imports=False)
+# our Runner: weights-only checkpoint reading, a quiet console
+runner_type = 'GuardedRunner'
 
 # runtime
 train_cfg = dict(by_epoch=True, max_epochs=210, val_interval=10)

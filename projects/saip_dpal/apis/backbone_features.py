@@ -63,7 +63,7 @@ def load_backbone(path: str,
             its weights do not fit it (one line).
     """
     from ..engine.strict_pretrained_init import load_all_weights
-    from ..models.utils.backbone_extraction import read_backbone_file
+    from ..utils.untrusted_files import read_backbone_file
     where = f'backbone file {os.fspath(path)}'
     state, recorded = read_backbone_file(path)
     if not isinstance(recorded, dict) or 'type' not in recorded:
@@ -79,26 +79,23 @@ def build_features_model(arch: dict,
                          img_size: Optional[Tuple[int, int]] = None,
                          where: str = 'backbone') -> BackboneFeatures:
     """A :class:`BackboneFeatures` (eval mode, weights as built) of a
-    recorded architecture ``arch``: a ViT with raw last-block tokens at
-    ``img_size`` (default: the recorded size), or a Swin's last stage."""
-    from mmengine.registry import DefaultScope
-
-    from mmpretrain.registry import MODELS
-    from ..models.utils.backbone_extraction import unscoped_type
-    cfg = dict(arch, init_cfg=None)
-    cfg['type'] = unscoped_type(cfg)
-    if cfg['type'] == 'VisionTransformer':
-        cfg.update(out_type='raw', out_indices=-1)
+    recorded architecture ``arch`` (:func:`build_recorded_backbone`): a ViT
+    with raw last-block tokens at ``img_size`` (default: the recorded size),
+    or a Swin's last stage."""
+    from ..utils.untrusted_files import (build_recorded_backbone,
+                                         recorded_backbone_cfg)
+    arch = recorded_backbone_cfg(arch, where)
+    kind = arch['type']
+    if kind == 'VisionTransformer':
+        extra = dict(out_type='raw', out_indices=-1)
         if img_size is not None:
-            cfg['img_size'] = tuple(img_size)
-    elif cfg['type'] == 'SwinTransformer':
-        cfg['out_indices'] = (3, )
+            extra['img_size'] = tuple(img_size)
+    elif kind == 'SwinTransformer':
+        extra = dict(out_indices=(3, ))
     else:
-        raise InputDataError(f'{where} holds a {cfg["type"]}; features are '
-                             'for VisionTransformer and SwinTransformer')
-    with DefaultScope.overwrite_default_scope('mmpretrain'):
-        backbone = MODELS.build(cfg)
-    size = cfg.get('img_size', 224)
+        extra = {}
+    backbone = build_recorded_backbone(arch, where, **extra)
+    size = extra.get('img_size', arch.get('img_size', 224))
     model = BackboneFeatures(backbone, (size, size) if isinstance(
         size, int) else size)
     model.eval()

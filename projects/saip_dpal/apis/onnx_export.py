@@ -4,7 +4,7 @@ The graph takes ``images`` (B, 3, H, W), normalised RGB float32 as
 :func:`image_batch` makes them, and returns ``cls`` (B, C) and ``patch``
 (B, C, h, w); the batch size is dynamic, the input size fixed.
 """
-import contextlib
+import copy
 import warnings
 from typing import Dict, Sequence
 
@@ -24,17 +24,15 @@ def _window_reverse(windows, H, W, window_size):
     return x.permute(0, 1, 3, 2, 4, 5).reshape(-1, H, W, windows.shape[-1])
 
 
-@contextlib.contextmanager
-def dynamic_batch_swin():
-    """Within the block, Swin windows are merged back without a Python
-    batch size (same values)."""
+def _with_dynamic_batch_windows(model: BackboneFeatures) -> BackboneFeatures:
+    """A copy of ``model`` whose Swin windows are merged back without a
+    Python batch size (same values); ``model`` itself is left as it is."""
     from mmpretrain.models.utils.attention import ShiftWindowMSA
-    original = ShiftWindowMSA.__dict__['window_reverse']
-    ShiftWindowMSA.window_reverse = staticmethod(_window_reverse)
-    try:
-        yield
-    finally:
-        ShiftWindowMSA.window_reverse = original
+    model = copy.deepcopy(model)
+    for module in model.modules():
+        if isinstance(module, ShiftWindowMSA):
+            module.window_reverse = _window_reverse  # this copy only
+    return model
 
 
 def export_onnx(model: BackboneFeatures,
@@ -57,7 +55,8 @@ def export_onnx(model: BackboneFeatures,
         kwargs = dict(
             dynamic_axes={n: {0: 'batch'} for n in ('images', 'cls', 'patch')},
             dynamo=False, opset_version=opset)
-    with dynamic_batch_swin(), torch.no_grad(), warnings.catch_warnings():
+    model = _with_dynamic_batch_windows(model)
+    with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter('ignore')  # tracer and deprecation notices
         torch.onnx.export(model, (images, ), path, **names, **kwargs)
 

@@ -18,9 +18,9 @@ from contextlib import nullcontext, redirect_stdout
 from dataclasses import dataclass
 from typing import Callable, Dict, Mapping, Optional, Sequence, Tuple
 
-from ..models.utils.backbone_extraction import (read_backbone_file,
-                                                unscoped_type)
+from ..models.utils.backbone_extraction import unscoped_type
 from ..utils.errors import InputDataError
+from ..utils.untrusted_files import read_backbone_file, recorded_backbone_cfg
 from ..utils.model_zoo import zoo_root
 from ..utils.runner_cli import merge_moving_data_roots
 
@@ -92,6 +92,8 @@ def use_backbone(cfg, path: Optional[str], task: str = 'task') -> None:
         backbone.init_cfg = None
         return
     state, arch = read_backbone_file(path)
+    if arch is not None:  # it goes into the config that the Runner builds
+        arch = recorded_backbone_cfg(arch, f'backbone file {path}')
     if arch is not None and unscoped_type(arch) != unscoped_type(backbone):
         raise InputDataError(
             f'{path} holds a {unscoped_type(arch)}; the {task} config '
@@ -102,7 +104,7 @@ def use_backbone(cfg, path: Optional[str], task: str = 'task') -> None:
     if arch is not None:
         backbone.pop('layer_cfgs', None)  # per-block heads of the old arch
         backbone.update({k: v for k, v in arch.items() if k != 'type'})
-    backbone.init_cfg = dict(type='Pretrained', checkpoint=path)
+    backbone.init_cfg = dict(type='StrictPretrained', checkpoint=path)
 
 
 def _fit_schedule(cfg, epochs: int) -> None:
@@ -169,14 +171,14 @@ def finetune(task: str, backbone: Optional[str], data_root: str,
     """Fine-tune and validate; returns the task's metrics in percent plus
     ``seconds`` and ``iters``."""
     from mmengine.registry import DefaultScope
-    from mmengine.runner import Runner
+    from mmengine.registry import RUNNERS
     cfg = finetune_config(task, backbone, data_root, work_dir, **kwargs)
     scopes = set(DefaultScope._instance_dict)
     # pycocotools prints its whole summary; keep it for --verbose
     quiet = nullcontext() if cfg.log_level == 'INFO' else redirect_stdout(
         io.StringIO())
     try:
-        runner = Runner.from_cfg(cfg)
+        runner = RUNNERS.build(cfg)
         start = time.time()
         with quiet:
             runner.train()

@@ -4,8 +4,6 @@ the loop behind ``make demo`` and ``tools/analysis_tools/hvp_study.py``.
 The Runner logs to its file only; the console gets one progress line per
 run (iterations, loss, ETA) and the log file's path.
 """
-import contextlib
-import logging
 import os.path as osp
 import sys
 import time
@@ -43,26 +41,6 @@ class ProgressLine(Hook):
         print(('\r' if self.tty else '') + line, end=end, flush=True)
 
 
-@contextlib.contextmanager
-def quiet_console():
-    """Runners built inside log to their file only (errors still show)."""
-    from mmengine.runner import Runner
-    build = Runner.build_logger
-
-    def build_quiet(self, *args, **kwargs):
-        logger = build(self, *args, **kwargs)
-        for handler in logger.handlers:
-            if not isinstance(handler, logging.FileHandler):
-                handler.setLevel(logging.ERROR)
-        return logger
-
-    Runner.build_logger = build_quiet
-    try:
-        yield
-    finally:
-        Runner.build_logger = build
-
-
 def pretraining_config(config: str, data_root: str, work_dir: str,
                        seed: int = 0, max_epochs: Optional[int] = None,
                        cfg_options: Optional[Dict] = None):
@@ -90,9 +68,9 @@ def pretraining_config(config: str, data_root: str, work_dir: str,
 def pretrain(cfg, title: str, prefix: str = '[demo]'):
     """Train ``cfg`` with a progress line; returns the runner, the last
     checkpoint and the seconds the training took."""
-    from mmengine.runner import Runner
-    with quiet_console():
-        runner = Runner.from_cfg(cfg)
+    from mmengine.registry import RUNNERS
+    cfg.console_log_level = 'ERROR'  # the log file has the rest
+    runner = RUNNERS.build(cfg)
     runner.register_hook(ProgressLine(title, prefix))
     start = time.time()
     runner.train()

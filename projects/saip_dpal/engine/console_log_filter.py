@@ -3,14 +3,15 @@
 A Runner starts by logging its environment (35 lines), its whole config
 (about 400 lines for our configs), the order of its hooks (100 lines), one
 line per parameter with its own lr or decay (100 more) and deprecation
-notices of mmengine's own file client. Importing the plugin wraps
-``Runner.build_logger``: on the console each of those blocks becomes one
-line (or none). The log file keeps everything, and the work dir has the
-config as a file.
+notices of mmengine's own file client. :class:`GuardedRunner` puts a
+:class:`ConsoleLogFilter` on its console handlers: on the console each of
+those blocks becomes one line (or none). The log file keeps everything, and
+the work dir has the config as a file.
 """
-import functools
+import contextlib
 import logging
 import re
+import warnings
 
 #: console records dropped: per-parameter optimizer settings, mmengine's
 #: own deprecation notices (its checkpoint hook triggers them), mmseg's
@@ -66,22 +67,6 @@ class ConsoleLogFilter(logging.Filter):
         return False
 
 
-def _filtered(build_logger):
-
-    @functools.wraps(build_logger)
-    def filtered(self, *args, **kwargs):
-        logger = build_logger(self, *args, **kwargs)
-        for handler in logger.handlers:
-            if type(handler) is logging.StreamHandler and not any(
-                    isinstance(f, ConsoleLogFilter)
-                    for f in handler.filters):
-                handler.addFilter(ConsoleLogFilter(handler))
-        return logger
-
-    filtered.filters_console = True
-    return filtered
-
-
 #: Python warnings of the stack that say nothing to act on in our runs:
 #: (message start, module, why it is harmless)
 KNOWN_WARNINGS = (
@@ -93,8 +78,6 @@ KNOWN_WARNINGS = (
      "mmseg's standard visualisation hook, off unless --show/--show-dir"),
     ('``build_loss`` would be deprecated soon', 'mmseg.models.builder',
      "mmseg's own decode heads build their losses so"),
-    ('pkg_resources is deprecated as an API', 'mmengine.utils.package_utils',
-     "mmengine's package lookup, with the pinned setuptools"),
     ('The metainfo config file "configs/_base_/datasets/coco.py" does not '
      'exist', 'mmpose.datasets.datasets.utils',
      'mmpose reads the COCO keypoint metainfo from its installed copy, as '
@@ -102,13 +85,24 @@ KNOWN_WARNINGS = (
 )
 
 
-def filter_console_log() -> None:
-    """Wrap ``Runner.build_logger`` (idempotent) and ignore
-    :data:`KNOWN_WARNINGS`."""
-    import warnings
-    for message, module, _ in KNOWN_WARNINGS:
-        warnings.filterwarnings('ignore', message=re.escape(message),
-                                module=re.escape(module))
-    from mmengine.runner import Runner
-    if not getattr(Runner.build_logger, 'filters_console', False):
-        Runner.build_logger = _filtered(Runner.build_logger)
+@contextlib.contextmanager
+def known_warnings_ignored():
+    """Ignore :data:`KNOWN_WARNINGS` inside the block (the filters as they
+    were come back after it)."""
+    with warnings.catch_warnings():
+        for message, module, _ in KNOWN_WARNINGS:
+            warnings.filterwarnings('ignore', message=re.escape(message),
+                                    module=re.escape(module))
+        yield
+
+
+def add_console_filters(logger: logging.Logger, level=None) -> None:
+    """A :class:`ConsoleLogFilter` on each console handler of ``logger``,
+    and ``level`` (e.g. ``'ERROR'``) on them if given."""
+    for handler in logger.handlers:
+        if type(handler) is not logging.StreamHandler:
+            continue
+        if not any(isinstance(f, ConsoleLogFilter) for f in handler.filters):
+            handler.addFilter(ConsoleLogFilter(handler))
+        if level is not None:
+            handler.setLevel(level)

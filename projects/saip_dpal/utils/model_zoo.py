@@ -17,18 +17,23 @@ def zoo_root() -> str:
     return MIM_ROOT
 
 
+#: the model-index files this process has registered
+_REGISTERED = set()
+
+
 def register_model_zoo() -> bool:
     """Register ``model-index.yml`` with mmpretrain's ``ModelHub`` once, so
     ``mmpretrain.list_models('dpal*')`` / ``get_model('saip_vit-tiny')``
-    see our models. Returns False where the file is absent (a package
+    see our models (mmpretrain's public ``register_model_index``: it adds
+    our names and nothing else). Returns False where the file is absent (a package
     built without the repository's configs)."""
     from mmpretrain.apis.model import ModelHub
     root = zoo_root()
     index = osp.join(root, 'model-index.yml')
     if not osp.isfile(index):
         return False
-    if getattr(ModelHub, '_saip_dpal_registered', False):
+    if index in _REGISTERED:
         return True
     ModelHub.register_model_index(index, config_prefix=root)
-    ModelHub._saip_dpal_registered = True
+    _REGISTERED.add(index)
     return True

@@ -48,11 +48,43 @@ def backgrounds():
     return BackgroundSampler()
 
 
+#: the file the generator leaves in each folder it writes; only a folder
+#: holding it (or an empty one) is emptied by a later run
+MARKER = '.saip-dpal-synthetic'
+
+#: the folders each subset writes under the output root
+SUBSET_DIRS = dict(
+    lup=('LUPerson', 'LUPerson-lmdb', 'canvas'),
+    coco=('coco', ),
+    lip=('LIP', ),
+    market=('Market-1501', ),
+    pa100k=('PA-100K', ))
+
+
+def check_ours(path):
+    """Refuse (one line) a folder ``path`` that is neither absent, empty,
+    nor written by the generator (its :data:`MARKER`): it may be a real
+    dataset."""
+    if osp.isdir(path) and os.listdir(path) and not osp.isfile(
+            osp.join(path, MARKER)):
+        from ...utils.errors import InputDataError
+        raise InputDataError(
+            f'{path} exists and was not written by the synthetic generator '
+            f'(no {MARKER} in it); nothing was deleted: choose another '
+            'output folder')
+    if osp.exists(path) and not osp.isdir(path):
+        from ...utils.errors import InputDataError
+        raise InputDataError(f'{path} exists and is not a folder')
+
+
 def fresh_dir(path):
-    """Empty directory ``path`` (removes what a previous run wrote)."""
+    """Empty directory ``path``, which a previous run wrote
+    (:func:`check_ours`), and mark it as the generator's."""
+    check_ours(path)
     if osp.isdir(path):
         shutil.rmtree(path)
     os.makedirs(path)
+    open(osp.join(path, MARKER), 'w').close()
     return path
 
 

@@ -3,6 +3,7 @@ import os
 import os.path as osp
 import time
 
+from .common import SUBSET_DIRS, check_ours
 from .coco_writer import write_coco
 from .lip_writer import write_lip
 from .lup_writer import write_lup
@@ -24,7 +25,9 @@ def generate_synthetic_humans(out_dir, seed=0, scale=1.0, subsets=None):
 
     Everything derives from ``seed`` (same seed, same bytes); ``scale``
     multiplies every item count. A subset's folders are emptied before
-    they are written.
+    they are written, and only if this generator wrote them: a folder
+    without its marker (a real dataset) stops the run before anything is
+    deleted.
 
     Args:
         out_dir (str): output root.
@@ -46,6 +49,9 @@ def generate_synthetic_humans(out_dir, seed=0, scale=1.0, subsets=None):
     if not float(scale) > 0:
         raise ValueError(f'scale must be > 0, got {scale}')
     out_dir = osp.abspath(out_dir)
+    for name in subsets:
+        for folder in SUBSET_DIRS[name]:
+            check_ours(osp.join(out_dir, folder))
     os.makedirs(out_dir, exist_ok=True)
     t0 = time.time()
     summary = dict(out_dir=out_dir, seed=int(seed), scale=float(scale))

@@ -11,10 +11,14 @@ from ...datasets.samplers.resumable_sampler import ResumableSampler
 
 
 def capture_random_state() -> dict:
-    """Python's, numpy's, torch's CPU and (where present) CUDA generators."""
+    """Python's, numpy's, torch's CPU and (where present) CUDA generators,
+    as tensors and plain values (a checkpoint then reads weights-only with
+    no allow-list)."""
+    name, keys, pos, has_gauss, cached = np.random.get_state()
     state = dict(
         python=random.getstate(),
-        numpy=np.random.get_state(),
+        numpy=(name, torch.from_numpy(keys.astype(np.int64)), int(pos),
+               int(has_gauss), float(cached)),
         torch=torch.get_rng_state())
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         state['cuda'] = torch.cuda.get_rng_state_all()
@@ -24,7 +28,9 @@ def capture_random_state() -> dict:
 def restore_random_state(state: dict) -> None:
     """Inverse of :func:`capture_random_state`."""
     random.setstate(_tuples(state['python']))
-    np.random.set_state(tuple(state['numpy']))
+    name, keys, *rest = state['numpy']
+    keys = keys.numpy() if isinstance(keys, torch.Tensor) else keys
+    np.random.set_state((name, np.asarray(keys, np.uint32), *rest))
     torch.set_rng_state(state['torch'])
     if 'cuda' in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state['cuda'])

@@ -3,6 +3,10 @@ from collections import Counter, OrderedDict
 from typing import Dict, Mapping, Optional, Tuple
 
 from ...utils.errors import InputDataError
+from ...utils.untrusted_files import (BACKBONE_PREFIX, backbone_state,
+                                      build_recorded_backbone,
+                                      parse_config_text, read_checkpoint,
+                                      recorded_backbone_cfg)
 
 #: where the student backbone and its EMA copy (the momentum encoder's
 #: backbone) live in our checkpoints, then in older ones (DPAL, SAIP)
@@ -103,7 +107,6 @@ def plain_backbone_cfg(checkpoint: Mapping,
     text = (checkpoint.get('meta') or {}).get('cfg')
     if not isinstance(text, str):
         return None
-    from ...utils.config_text import parse_config_text
     settings = parse_config_text(text, f"checkpoint {name} meta['cfg']")
     backbone = (settings.get('model') or {}).get('backbone')
     if not isinstance(backbone, dict) or 'type' not in backbone:
@@ -121,17 +124,6 @@ def plain_backbone(backbone: Mapping) -> dict:
     for key in pretrain_only + DOWNSTREAM_ARGS:
         backbone.pop(key, None)
     return backbone
-
-
-def read_backbone_file(path: str) -> Tuple[dict, Optional[dict]]:
-    """(state dict, plain backbone config or None) of an extracted file
-    (:func:`export_backbone`), loaded weights-only."""
-    from .checkpoint_loading import load_checkpoint_weights_only
-    ckpt = load_checkpoint_weights_only(path, what='backbone file')
-    if not isinstance(ckpt, Mapping):
-        raise InputDataError(f'{path} is not a backbone file (a dict)')
-    state = ckpt.get('state_dict', ckpt)
-    return state, (ckpt.get('meta') or {}).get('backbone')
 
 
 def unscoped_type(cfg: Dict) -> str:
@@ -173,7 +165,8 @@ def export_backbone(src: str,
                     keep_pretrain_only: bool = False,
                     img_size: Optional[Tuple[int, int]] = None) -> Dict:
     """Write the backbone of the pretraining checkpoint ``src`` to ``dst``
-    as ``{'state_dict': <mmpretrain keys>, 'meta': {..., 'backbone': cfg}}``
+    as ``{'state_dict': {'backbone.<key>': ...}, 'meta': {..., 'backbone':
+    cfg}}``, the layout of an mmpretrain model without its head
     (``cfg`` from :func:`plain_backbone_cfg`); with ``img_size`` (h, w) a
     ViT's position embedding is resized to that input, and so recorded.
     Returns the extraction report plus ``meta``.
@@ -186,21 +179,24 @@ def export_backbone(src: str,
 
     import torch
 
-    from .checkpoint_loading import load_checkpoint_weights_only
-    ckpt = load_checkpoint_weights_only(src, what='checkpoint')
+    ckpt = read_checkpoint(src, what='checkpoint')
     state, report = extract_backbone_state(
         ckpt, ema=ema, keep_pretrain_only=keep_pretrain_only, name=src)
+    arch = plain_backbone_cfg(ckpt, osp.basename(src))
     meta = dict(
         source=osp.basename(src),
         part=report['source'],
         ema=ema,
-        backbone=plain_backbone_cfg(ckpt, osp.basename(src)),
+        # only an architecture that a reader may build is recorded
+        backbone=None if arch is None else recorded_backbone_cfg(
+            arch, f'checkpoint {osp.basename(src)}'),
         extractor='tools/model_converters/extract_backbone.py')
     if img_size is not None:
         meta['backbone'] = resize_recorded_grid(state, meta['backbone'],
                                                 img_size, src)
     os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
-    torch.save(dict(state_dict=state, meta=meta), dst)
+    torch.save(dict(state_dict={BACKBONE_PREFIX + k: v
+                                for k, v in state.items()}, meta=meta), dst)
     return dict(report, meta=meta)
 
 
@@ -208,34 +204,38 @@ def build_backbone_from_file(path: str, ema: bool = False,
                              backbone_cfg: Optional[dict] = None):
     """The backbone a file holds, built and loaded strictly: an extracted
     backbone file or a pretraining checkpoint of ours (its recorded
-    architecture), or any checkpoint with ``backbone.`` keys given
-    ``backbone_cfg`` (a pretraining backbone is built as its plain
-    :func:`plain_backbone`); ViTs are set to return all tokens
-    (``out_type='raw'``). ``ema`` takes a training checkpoint's momentum
-    encoder."""
-    from mmpretrain.registry import MODELS
-
-    from .checkpoint_loading import load_checkpoint_weights_only
-    ckpt = load_checkpoint_weights_only(path, what='checkpoint')
+    architecture, :func:`build_recorded_backbone`), or any checkpoint with
+    ``backbone.`` keys given ``backbone_cfg`` (a trusted config; a
+    pretraining backbone is built as its plain :func:`plain_backbone`); ViTs
+    are set to return all tokens (``out_type='raw'``). ``ema`` takes a
+    training checkpoint's momentum encoder."""
+    ckpt = read_checkpoint(path, what='checkpoint')
     meta = ckpt.get('meta') if isinstance(ckpt, Mapping) else None
     if isinstance(meta, Mapping) and 'backbone' in meta:  # extracted
-        state, arch = ckpt.get('state_dict', ckpt), meta['backbone']
+        state = backbone_state(ckpt.get('state_dict', ckpt), path)
+        arch = meta['backbone']
     else:
         state, _ = extract_backbone_state(ckpt, ema=ema, name=path)
-        arch = plain_backbone_cfg(ckpt, path)
-    arch = plain_backbone(backbone_cfg) if backbone_cfg else arch
-    if arch is None:
+        arch = None if backbone_cfg else plain_backbone_cfg(ckpt, path)
+    if backbone_cfg:
+        from mmpretrain.registry import MODELS
+        arch = dict(plain_backbone(backbone_cfg), init_cfg=None)
+        arch['type'] = unscoped_type(arch)
+        if arch['type'] == 'VisionTransformer':
+            arch['out_type'] = 'raw'
+        model = MODELS.build(arch)
+    elif arch is None:
         raise InputDataError(f'{path} records no backbone architecture '
                              "(meta['backbone'] or meta['cfg']): give the "
                              'backbone config')
-    arch = dict(arch, type=unscoped_type(arch), init_cfg=None)
-    if arch['type'] == 'VisionTransformer':
-        arch['out_type'] = 'raw'
-    model = MODELS.build(arch)
+    else:
+        raw = dict(out_type='raw') if unscoped_type(
+            arch) == 'VisionTransformer' else {}
+        model = build_recorded_backbone(arch, path, **raw)
     result = model.load_state_dict(state, strict=False)
     if result.missing_keys or result.unexpected_keys:
         raise InputDataError(
-            f'{path} does not fit {arch["type"]}: '
+            f'{path} does not fit {unscoped_type(arch)}: '
             f'{len(result.missing_keys)} missing, '
             f'{len(result.unexpected_keys)} unexpected keys (e.g. '
             f'{(result.missing_keys + result.unexpected_keys)[0]})')

@@ -1,9 +1,7 @@
-"""Weights-only checkpoint reading and strict key checks.
+"""Strict key checks of checkpoints against models.
 
-:func:`load_checkpoint_weights_only` is the one way this package reads a
-``.pth`` file: ``torch.load(weights_only=True)``, so no file runs code, and
-a refusal is one :class:`InputDataError` line naming the file.
-:func:`check_teacher_state_dict` compares a state dict with a model's keys
+Files are read by :func:`~projects.saip_dpal.utils.untrusted_files.
+read_checkpoint` (weights-only). :func:`check_teacher_state_dict` compares a state dict with a model's keys
 and shapes; :func:`load_teacher_weights` loads a teacher with it and refuses
 any missing key, unexpected key or shape mismatch in one line. The only
 shape difference accepted is a ViT ``pos_embed`` grid of the same width
@@ -15,8 +13,6 @@ by ``tools/model_converters/{path,solider}2mmpretrain.py``.
 import math
 import os
 import os.path as osp
-import pickle
-import re
 from collections import OrderedDict
 from typing import Any, Dict, List, Mapping, Optional, Union
 
@@ -24,10 +20,11 @@ import torch
 import torch.nn as nn
 
 from ...utils.errors import InputDataError
+from ...utils.untrusted_files import BACKBONE_PREFIX, read_checkpoint
 
 __all__ = [
-    'unwrap_checkpoint', 'tensor_state', 'load_checkpoint_weights_only',
-    'weights_only_refusal', 'build_for_key_check', 'format_key_report',
+    'unwrap_checkpoint', 'tensor_state', 'build_for_key_check',
+    'format_key_report',
     'few_keys', 'check_teacher_state_dict', 'load_teacher_weights'
 ]
 
@@ -64,45 +61,6 @@ def tensor_state(state: Mapping[str, Any], name: str) -> 'OrderedDict':
 def _name(src) -> str:
     return osp.basename(os.fspath(src)) if isinstance(
         src, (str, os.PathLike)) else '<state dict>'
-
-
-def load_checkpoint_weights_only(path: Union[str, os.PathLike],
-                                 what: str = 'teacher checkpoint') -> Any:
-    """``torch.load(path, map_location='cpu', weights_only=True)``.
-
-    A missing file, or a pickle that needs anything beyond tensors and
-    plain containers (the allow-list of
-    ``projects.saip_dpal.engine.checkpoint_safe_globals`` included), is an
-    :class:`InputDataError` naming the file.
-    """
-    path = os.fspath(path)
-    if not osp.isfile(path):
-        raise InputDataError(f'{what} not found: {path}')
-    try:
-        return torch.load(path, map_location='cpu', weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError,
-            ValueError, AttributeError, TypeError) as err:
-        raise InputDataError(
-            f'{what} {path} cannot be read weights-only: '
-            f'{weights_only_refusal(err)}') from None
-
-
-def weights_only_refusal(err: BaseException) -> str:
-    """The reason in torch's weights-only error, without its advice to
-    load the file unsafely."""
-    text = str(err)
-    found = re.search(r'Unsupported global: GLOBAL (\S+)', text)
-    if found:
-        return (f'it pickles {found.group(1)}, which is not allowed; '
-                'nothing in it was run')
-    found = re.search(r'WeightsUnpickler error: ([^\n]+)', text)
-    if found:
-        return found.group(1).strip()
-    lines = text.strip().splitlines()
-    first = lines[0] if lines else type(err).__name__
-    if isinstance(err, pickle.UnpicklingError):
-        return first
-    return f'truncated, or not a torch checkpoint ({first.split(". ")[0]})'
 
 
 # ------------------------------------------------------------- key checks
@@ -216,9 +174,13 @@ def load_teacher_weights(model: nn.Module,
             shape mismatch other than a ViT ``pos_embed`` grid resize.
     """
     name = _name(path_or_state_dict)
-    obj = load_checkpoint_weights_only(path_or_state_dict) if isinstance(
-        path_or_state_dict, (str, os.PathLike)) else path_or_state_dict
+    obj = read_checkpoint(path_or_state_dict, 'teacher checkpoint') \
+        if isinstance(path_or_state_dict, (str, os.PathLike)) \
+        else path_or_state_dict
     state = tensor_state(unwrap_checkpoint(obj), f'teacher checkpoint {name}')
+    meta = obj.get('meta') if isinstance(obj, Mapping) else None
+    if prefix is None and isinstance(meta, Mapping) and 'backbone' in meta:
+        prefix = BACKBONE_PREFIX  # a backbone file of extract_backbone.py
     ignored = []
     if prefix:
         ignored = [k for k in state if not k.startswith(prefix)]
