@@ -381,6 +381,53 @@ def test_pickled_history_buffer_changes_no_class_state(tmp_path):
     assert loss.max_length == 10
 
 
+class _Call:
+    """Pickles as ``func(*args)``; ``func`` may itself be a ``_Call``."""
+
+    def __init__(self, func, *args):
+        self.func, self.args = func, args
+
+    def __reduce__(self):
+        return (self.func, self.args)
+
+    def __call__(self, *args):  # pickle accepts only callables as func
+        raise TypeError('only pickled, never called')
+
+
+def test_a_stock_history_buffer_reads_and_getattr_reaches_nothing(tmp_path):
+    """A stock mmengine buffer pickles ``getattr(buffer, 'mean')`` (the
+    checkpoints of mmpose's own train tool hold these): it reads. A file
+    chaining ``getattr`` to reach ``os`` from the same class, live under a
+    full unpickle, gets only strings and is refused in one line."""
+    from mmengine.logging import HistoryBuffer
+
+    from projects.saip_dpal.engine.guarded_runner import \
+        prepare_loaded_checkpoint
+    from projects.saip_dpal.utils import read_checkpoint
+    stock = tmp_path / 'stock.pth'
+    hub = dict(log_scalars=dict(loss=HistoryBuffer([1.0, 3.0], [1, 1])),
+               runtime_info={}, resumed_keys={})
+    torch.save(dict(message_hub=hub), stock)
+    ckpt = prepare_loaded_checkpoint(read_checkpoint(stock), stock)
+    assert ckpt['message_hub']['log_scalars']['loss'].mean() == 2.0
+
+    marker = tmp_path / 'ran'
+    scope = _Call(getattr, _Call(getattr, HistoryBuffer, '__init__'),
+                  '__globals__')
+    builtins = _Call(_Call(getattr, scope, 'get'), '__builtins__')
+    import_ = _Call(_Call(getattr, builtins, 'get'), '__import__')
+    mkdir = _Call(getattr, _Call(import_, 'os'), 'mkdir')
+    crafted = tmp_path / 'crafted.pth'
+    torch.save(dict(state_dict={}, meta=_Call(mkdir, str(marker))), crafted)
+    torch.load(crafted, weights_only=False)
+    assert marker.is_dir()  # live
+    marker.rmdir()
+    with pytest.raises(InputDataError) as err:
+        read_checkpoint(crafted)
+    assert '\n' not in str(err.value) and str(crafted) in str(err.value)
+    assert not marker.exists()
+
+
 # ---------------------------------------------------------- the generator
 def test_generator_deletes_only_what_it_wrote(tmp_path, capsys):
     real = tmp_path / 'data' / 'coco'

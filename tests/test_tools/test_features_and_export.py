@@ -125,6 +125,17 @@ def test_mmpretrain_get_model_and_feature_extractor_take_backbone_files(
     ours = extract_features(load_backbone(path), [str(image)])['cls'][0]
     torch.testing.assert_close(cls, ours, atol=1e-4, rtol=0)
 
+    # a stock backbone init_cfg, with OpenMMLab's prefix convention
+    from mmpretrain.models import VisionTransformer
+    cfg = Config.fromfile(osp.join(ROOT, 'configs/_base_/models/'
+                                   'dpal_students.py')).vit_tiny.to_dict()
+    cfg.pop('type')
+    backbone = VisionTransformer(**cfg, init_cfg=dict(
+        type='Pretrained', checkpoint=path, prefix='backbone.'))
+    backbone.init_weights()
+    loaded = backbone.state_dict()
+    assert all(torch.equal(loaded[k], v) for k, v in state.items())
+
     # load_from: the same stock loading, into a whole classifier
     from mmengine.runner.checkpoint import load_checkpoint
     classifier = mmpretrain.get_model(REID)

@@ -67,6 +67,14 @@ class LoggedScalars:
             int(state.get('max_length', 1000000)))
 
 
+def _method_name(owner: Any, name: str) -> str:
+    """Stands in for ``getattr`` while a checkpoint is read: a stock
+    ``HistoryBuffer`` pickles its ``statistics_methods`` as
+    ``getattr(buffer, 'mean')``; here that becomes the string ``'mean'``,
+    and no attribute of anything is looked up."""
+    return str(name)
+
+
 _NUMPY_DTYPES = (np.float64, np.float32, np.float16, np.int64, np.int32,
                  np.int16, np.int8, np.uint64, np.uint32, np.uint16, np.uint8,
                  np.bool_)
@@ -75,12 +83,14 @@ _NUMPY_DTYPES = (np.float64, np.float32, np.float16, np.int64, np.int32,
 def _read_globals() -> list:
     """Globals a weights-only read accepts beyond torch's own, while it
     reads: numpy arrays, dtypes and scalars (logged values, mmpose's
-    dataset_meta colours) and mmengine's pickled ``HistoryBuffer`` mapped to
-    :class:`LoggedScalars`."""
+    dataset_meta colours), mmengine's pickled ``HistoryBuffer`` mapped to
+    :class:`LoggedScalars` and the ``getattr`` its stock pickle calls mapped
+    to :func:`_method_name`."""
     return [
         np.core.multiarray._reconstruct, np.core.multiarray.scalar,
         np.ndarray, np.dtype, *[type(np.dtype(t)) for t in _NUMPY_DTYPES],
-        (LoggedScalars, 'mmengine.logging.history_buffer.HistoryBuffer')
+        (LoggedScalars, 'mmengine.logging.history_buffer.HistoryBuffer'),
+        (_method_name, 'builtins.getattr')
     ]
 
 
