@@ -10,6 +10,7 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from mmengine.device import get_device  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 
 from projects.saip_dpal.utils import (  # noqa: E402
@@ -19,12 +20,26 @@ from projects.saip_dpal.utils import (  # noqa: E402
 
 
 def _resumable(work_dir: str) -> bool:
-    """Whether ``work_dir/last_checkpoint`` names an existing file."""
+    """Whether ``work_dir/last_checkpoint`` names an existing file.
+
+    Raises:
+        InputDataError: the file is not a path (binary garbage, a
+            partial write of something else).
+    """
     pointer = osp.join(work_dir, 'last_checkpoint')
     if not osp.isfile(pointer):
         return False
-    with open(pointer) as f:
-        return osp.isfile(f.read().strip())
+    with open(pointer, 'rb') as f:
+        raw = f.read(4097)
+    try:
+        path = raw.decode('utf-8').strip()
+    except UnicodeDecodeError:
+        path = None
+    if path is None or len(raw) > 4096 or '\n' in path or '\0' in path:
+        raise InputDataError(
+            f'{pointer} does not hold a checkpoint path: delete it to '
+            'start afresh, or resume from a file with --resume FILE')
+    return osp.isfile(path)
 
 
 def parse_args(argv=None):
@@ -63,6 +78,9 @@ def main(argv=None):
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     if args.amp:
+        if get_device() == 'cpu':
+            parser.exit(2, 'error: --amp: mixed precision needs a GPU and '
+                        'none is visible here; train without --amp\n')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.resume in ('auto', 'if-any'):
@@ -75,7 +93,14 @@ def main(argv=None):
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
     cfg = merge_common_args(cfg, args)
-    if args.resume == 'auto' and not _resumable(cfg.work_dir):
+    try:
+        resumable = args.resume in ('auto', 'if-any') and _resumable(
+            cfg.work_dir)
+    except InputDataError as err:
+        parser.exit(2, f'error: --resume: {err}\n')
+    if args.resume == 'if-any' and not resumable:
+        cfg.resume = False
+    if args.resume == 'auto' and not resumable:
         parser.exit(2, f'error: --resume: nothing to resume in '
                     f'{cfg.work_dir} (no last_checkpoint naming a file); '
                     'train without --resume, or use "--resume if-any"\n')

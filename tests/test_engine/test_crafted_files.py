@@ -428,6 +428,31 @@ def test_a_stock_history_buffer_reads_and_getattr_reaches_nothing(tmp_path):
     assert not marker.exists()
 
 
+def test_a_damaged_checkpoint_is_one_line_without_unsafe_advice(tmp_path):
+    """Truncated or garbage files: one line naming the file, no warning,
+    and never torch's advice to re-run with ``weights_only=False``."""
+    import warnings
+
+    from projects.saip_dpal.utils import read_checkpoint
+    good = tmp_path / 'good.pth'
+    torch.save(dict(state_dict=dict(w=torch.ones(1000))), good)
+    data = good.read_bytes()
+    for name, content in (('truncated.pth', data[:len(data) // 2]),
+                          ('garbage.pth', b'\x80\x04garbage')):
+        path = tmp_path / name
+        path.write_bytes(content)
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter('always')
+            with pytest.raises(InputDataError) as err:
+                read_checkpoint(path)
+        text = str(err.value)
+        assert text.startswith(f'checkpoint {path} cannot be read '
+                               'weights-only: '), text
+        assert 'not a torch checkpoint' in text, text
+        assert '\n' not in text and 'weights_only' not in text, text
+        assert not [w for w in seen if 'pickle' in str(w.message)]
+
+
 # ---------------------------------------------------------- the generator
 def test_generator_deletes_only_what_it_wrote(tmp_path, capsys):
     real = tmp_path / 'data' / 'coco'

@@ -167,6 +167,38 @@ def test_resume_with_nothing_to_resume_is_an_error(synthetic_root, tmp_path,
     assert (tmp_path / 'w' / 'iter_1.pth').exists()
 
 
+def test_resume_names_a_last_checkpoint_that_is_not_a_path(
+        synthetic_root, tmp_path, capsys):
+    """Binary garbage in ``last_checkpoint`` (a disk fault, another tool's
+    file): one line naming it, for ``--resume`` and ``--resume if-any``."""
+    from conftest import run_tool, tiny_train_cfg
+    cfg = tiny_train_cfg(osp.relpath(MAE, 'configs'), synthetic_root,
+                         tmp_path / 'w', max_iters=1)
+    cfg.dump(str(tmp_path / 'config.py'))
+    (tmp_path / 'w').mkdir()
+    pointer = tmp_path / 'w' / 'last_checkpoint'
+    pointer.write_bytes(b'\x80\x04\x95garbage\xff\xfe')
+    for flag in ('--resume', '--resume=if-any'):
+        code, err = run_tool('tools/train.py', [tmp_path / 'config.py', flag],
+                             capsys)
+        assert code == 2 and err == [
+            f'error: --resume: {pointer} does not hold a checkpoint path: '
+            'delete it to start afresh, or resume from a file with '
+            '--resume FILE'], err
+    assert not list((tmp_path / 'w').glob('*.pth'))
+
+
+def test_amp_without_a_gpu_is_one_line(tmp_path, capsys, monkeypatch):
+    from conftest import run_tool
+    monkeypatch.setattr('mmengine.device.get_device', lambda: 'cpu')
+    code, err = run_tool('tools/train.py', [
+        osp.join(ROOT, MAE), '--amp', '--work-dir', tmp_path / 'w'], capsys)
+    assert code == 2 and err == [
+        'error: --amp: mixed precision needs a GPU and none is visible '
+        'here; train without --amp'], err
+    assert not (tmp_path / 'w').exists()
+
+
 def _merged(config, *argv):
     """``config`` after the tools' argument handling of ``argv``."""
     import argparse

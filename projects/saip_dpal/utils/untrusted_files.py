@@ -27,6 +27,7 @@ import os
 import os.path as osp
 import pickle
 import re
+import warnings
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 import numpy as np
@@ -102,11 +103,15 @@ def weights_only_refusal(err: BaseException) -> str:
     if found:
         return (f'it pickles {found.group(1)}, which is not allowed; '
                 'nothing in it was run')
-    found = re.search(r'WeightsUnpickler error: ([^\n]+)', text)
+    found = re.search(r'WeightsUnpickler error:\s*([^\n]+)', text)
     if found:
-        return found.group(1).strip()
+        return (f'damaged, or not a torch checkpoint '
+                f'({found.group(1).strip()}); nothing in it was run')
     lines = text.strip().splitlines()
     first = lines[0] if lines else type(err).__name__
+    if first.startswith('Weights only load failed'):
+        # torch's advice to load it unsafely, never repeated
+        return 'damaged, or not a torch checkpoint; nothing in it was run'
     if isinstance(err, pickle.UnpicklingError):
         return first
     return f'truncated, or not a torch checkpoint ({first.split(". ")[0]})'
@@ -193,7 +198,10 @@ def read_checkpoint(source: Any,
 def _read_file(path: str, what: str, map_location):
     if not osp.isfile(path):
         raise InputDataError(f'{what} not found: {path}')
-    return torch.load(path, map_location=map_location, weights_only=True)
+    with warnings.catch_warnings():
+        # a foreign pickle protocol: the read below says what is wrong
+        warnings.filterwarnings('ignore', 'Detected pickle protocol')
+        return torch.load(path, map_location=map_location, weights_only=True)
 
 
 # ------------------------------------------------------------ config text
