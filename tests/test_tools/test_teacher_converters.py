@@ -29,13 +29,6 @@ def run(args, cwd):
                           capture_output=True, text=True, timeout=600)
 
 
-@pytest.mark.parametrize('tool', [PATH_CLI, SOLIDER_CLI])
-def test_help_from_another_directory(tool, tmp_path):
-    out = run([tool, '--help'], cwd=tmp_path)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.startswith('usage:')
-
-
 @pytest.fixture(scope='module')
 def path_b():
     """PATH-B shapes (fp16 to keep the files small)."""
