@@ -9,7 +9,7 @@ SEED ?= 0
 SCALE ?= 1.0
 PYTEST_ARGS ?=
 
-.PHONY: env data demo study test clean
+.PHONY: env data demo study test test-fast clean
 
 env:
 	@bash tools/setup_env.sh
@@ -25,6 +25,10 @@ study: env
 
 test: env
 	$(PY) -m pytest tests $(PYTEST_ARGS)
+
+# everyday subset: the end-to-end runs marked slow left out
+test-fast: env
+	$(PY) -m pytest tests -m "not slow" $(PYTEST_ARGS)
 
 clean:
 	rm -rf work_dirs .pytest_cache

@@ -27,6 +27,7 @@ def test_parse_compile():
 
 
 @pytest.mark.parametrize('config', [DPAL_DEMO, SAIP_DEMO])
+@pytest.mark.slow
 def test_compiled_blocks_give_the_eager_step(config, synthetic_root):
     torch._dynamo.reset()
     cfg = tiny_cfg(config, synthetic_root)

@@ -3,6 +3,7 @@ ViT-S teacher, its extracted backbone is DPAL's teacher (every weight),
 and the ViT-Ti students of both methods train."""
 import os.path as osp
 
+import pytest
 import torch
 from mmengine.registry import RUNNERS
 from pretrain_helpers import tiny_cfg
@@ -31,6 +32,7 @@ def _two_steps(stage, root, work_dir, **model):
     return runner, osp.join(work_dir, 'iter_2.pth')
 
 
+@pytest.mark.slow
 def test_teacher_then_students(synthetic_root, tmp_path):
     teacher_run, checkpoint = _two_steps('teacher', synthetic_root,
                                          tmp_path / 'teacher')

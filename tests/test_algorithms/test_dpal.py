@@ -79,6 +79,7 @@ def test_each_alignment_term_answers_to_its_own_view(synthetic_root):
         assert changed('global') == {'loss_global', 'loss_local'}
 
 
+@pytest.mark.slow
 def test_fifty_steps_on_one_batch_lower_the_loss(synthetic_root):
     cfg = with_small_teacher(tiny_cfg(DPAL_DEMO, synthetic_root))
     torch.manual_seed(0)

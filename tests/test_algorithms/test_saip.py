@@ -105,6 +105,7 @@ def test_search_targets_line_up_with_the_paste_boxes(synthetic_root):
         assert diff.min() >= -1 and diff.max() <= 0.3 * 255 + 1
 
 
+@pytest.mark.slow
 def test_fifty_steps_on_one_batch_lower_csr_and_css(synthetic_root):
     cfg = tiny_cfg(SAIP_DEMO, synthetic_root)
     torch.manual_seed(0)

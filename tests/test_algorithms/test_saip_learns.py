@@ -11,6 +11,7 @@ below the probes' zero-feature floor (26.54: 25 persons are too few for
 the read-out), so the test guards the gap only: a method whose updates do
 not reach the backbone leaves it where random init is.
 """
+import pytest
 from mmengine.registry import RUNNERS
 from pretrain_helpers import tiny_cfg
 
@@ -26,6 +27,7 @@ STUDY_SIZES = dict(global_pipeline=(128, 64), second_global_pipeline=(128, 64),
                    local_pipeline=(64, 32), canvas_pipeline=(112, 112))
 
 
+@pytest.mark.slow
 def test_saip_beats_random_init_on_the_pose_probe(synthetic_root, tmp_path):
     cfg = tiny_cfg(STUDY_CONFIGS['SAIP'], synthetic_root, tmp_path,
                    batch_size=8, sizes=STUDY_SIZES)

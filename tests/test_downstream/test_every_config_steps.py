@@ -103,6 +103,7 @@ def _test_tool_options(config, data_root):
 
 
 @pytest.mark.parametrize('config', list(STEPPED_HERE))
+@pytest.mark.slow
 def test_full_config_takes_a_training_step(config, synthetic_root,
                                            tmp_path, capsys):
     from mmengine.registry import RUNNERS

@@ -147,6 +147,7 @@ def test_flip_swaps_left_right_labels():
                                            seg[:, ::-1])))
 
 
+@pytest.mark.slow
 def test_synthetic_config_trains(synthetic_root, tmp_path):
     from mmengine.registry import RUNNERS
     data_root = osp.join(str(synthetic_root), 'LIP') + '/'

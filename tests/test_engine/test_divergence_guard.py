@@ -117,6 +117,7 @@ def test_disabled_guard_lets_the_run_finish(tmp_path):
     assert not torch.isfinite(runner.model.w).all()
 
 
+@pytest.mark.slow
 def test_a_nan_on_one_rank_stops_both(tmp_path):
     """Two gloo processes; only rank 1's second sample is NaN. Both ranks
     stop at iteration 2 (rank 0 would otherwise go on to the next gradient

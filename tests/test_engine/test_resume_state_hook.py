@@ -80,6 +80,7 @@ def uninterrupted(synthetic_root, tmp_path_factory):
 
 
 @pytest.mark.parametrize('method', list(RUNS))
+@pytest.mark.slow
 def test_resumed_run_matches_the_uninterrupted_one(
         method, synthetic_root, tmp_path, uninterrupted):
     want = uninterrupted[method]

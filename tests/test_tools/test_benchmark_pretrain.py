@@ -17,6 +17,7 @@ SAIP_DEMO = osp.join(ROOT, SAIP_DEMO_REL)
 
 
 @pytest.mark.parametrize('other', ['checkout', 'config'])
+@pytest.mark.slow
 def test_compare_with_alternates_two_processes(tmp_path, other):
     """Against a checkout (here this one again) or another config of this
     checkout (a child that masks less)."""

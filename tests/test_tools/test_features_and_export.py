@@ -169,6 +169,7 @@ def _max_difference(printed):
     ('dpal-vit-tiny', DPAL_TINY, None, ['--dynamo']),
     ('dpal-swin-tiny', DPAL_SWIN, None, []),
 ])
+@pytest.mark.slow
 def test_onnx_export_matches_pytorch_at_any_batch(student, config, size,
                                                   exporter, tmp_path, capsys):
     """Exported at batch 2, run by onnxruntime at batch 1 and 3. The ViT

@@ -95,6 +95,7 @@ def test_bad_backbone_files_are_one_line(synthetic_root, tmp_path):
         f'error: backbone file not found: {tmp_path / "nope.pth"}']
 
 
+@pytest.mark.slow
 def test_demo_end_to_end_reduced(synthetic_root, tmp_path):
     """pretraining (DPAL, SAIP) -> extraction -> ReID fine-tunes from
     random, DPAL and SAIP -> the table (the demo's pose and parsing

@@ -105,6 +105,7 @@ def test_path_cli_refuses_bad_inputs_in_one_line(path_b, tmp_path, capsys):
     assert not flag.exists() and not dst.exists()
 
 
+@pytest.mark.slow
 def test_solider_b_student_converts_and_loads(tmp_path):
     dims = dict(embed=128, depths=(2, 2, 18, 2), heads=(4, 8, 16, 32))
     teacher = solider_state_dict(**dims, seed=0)

@@ -30,6 +30,7 @@ def _data_options(toolbox, synthetic_root):
 
 
 @pytest.mark.parametrize('toolbox', list(CASES))
+@pytest.mark.slow
 def test_toolbox_train_tool_runs_our_config(toolbox, synthetic_root,
                                             tmp_path):
     import importlib
@@ -61,6 +62,7 @@ def test_toolbox_train_tool_runs_our_config(toolbox, synthetic_root,
     assert read_checkpoint(str(checkpoint))['meta']['epoch'] == 1
 
 
+@pytest.mark.slow
 def test_toolbox_tool_names_the_option_of_a_missing_backbone_file(
         synthetic_root, tmp_path):
     """Through mmpose's own tools/train.py the traceback is mmpose's, and
@@ -83,6 +85,7 @@ def test_toolbox_tool_names_the_option_of_a_missing_backbone_file(
         'model.backbone.init_cfg.checkpoint=FILE'), out.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_a_plain_pip_install_carries_the_configs_and_model_zoo(tmp_path):
     """``pip install .`` (a wheel, not editable): the package imports from
     the install, and its configs, tools and model index sit in
