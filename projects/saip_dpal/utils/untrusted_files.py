@@ -166,7 +166,10 @@ def read_checkpoint(source: Any,
     """
     source = os.fspath(source)
     is_mmcls = False
-    with torch.serialization.safe_globals(_read_globals()):
+    with torch.serialization.safe_globals(_read_globals()), \
+            warnings.catch_warnings():
+        # a foreign pickle protocol: the refusal below says what is wrong
+        warnings.filterwarnings('ignore', 'Detected pickle protocol')
         try:
             if _is_url(source):
                 if not source.startswith(URL_SCHEMES):
@@ -198,10 +201,7 @@ def read_checkpoint(source: Any,
 def _read_file(path: str, what: str, map_location):
     if not osp.isfile(path):
         raise InputDataError(f'{what} not found: {path}')
-    with warnings.catch_warnings():
-        # a foreign pickle protocol: the read below says what is wrong
-        warnings.filterwarnings('ignore', 'Detected pickle protocol')
-        return torch.load(path, map_location=map_location, weights_only=True)
+    return torch.load(path, map_location=map_location, weights_only=True)
 
 
 # ------------------------------------------------------------ config text
