@@ -35,6 +35,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
+from ..utils.errors import InputDataError
 from ..utils.untrusted_files import (LoggedScalars, check_config_texts,
                                      read_checkpoint)
 from .console_log_filter import add_console_filters, known_warnings_ignored
@@ -196,7 +197,10 @@ class GuardedRunner(Runner):
         :func:`prepare_loaded_checkpoint`."""
         checkpoint = prepare_loaded_checkpoint(
             read_checkpoint(filename, 'checkpoint', map_location), filename)
-        self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
+        try:
+            self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
+        except InputDataError as err:  # a hook refuses it: name the file
+            raise InputDataError(f'{_file_name(filename)}: {err}') from None
         model = self.model.module if is_model_wrapper(
             self.model) else self.model
         checkpoint = _load_checkpoint_to_model(

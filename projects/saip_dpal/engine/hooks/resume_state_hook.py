@@ -5,9 +5,11 @@ from typing import Optional
 import numpy as np
 import torch
 from mmengine.hooks import Hook
+from mmengine.runner import EpochBasedTrainLoop
 
 from mmpretrain.registry import HOOKS
 from ...datasets.samplers.resumable_sampler import ResumableSampler
+from .epoch_position import move_to_new_scale, saved_position
 
 
 def capture_random_state() -> dict:
@@ -82,6 +84,10 @@ class ResumeStateHook(Hook):
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         checkpoint['random_state'] = capture_random_state()
+        loop = getattr(runner, '_train_loop', None)  # built, or not training
+        if isinstance(loop, EpochBasedTrainLoop):
+            checkpoint['epoch_position'] = saved_position(
+                runner, checkpoint['meta'])
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         if not getattr(runner, '_resume', False):
@@ -89,11 +95,13 @@ class ResumeStateHook(Hook):
         self._pending = checkpoint.get('random_state')
         meta = checkpoint.get('meta') or {}
         loop = getattr(runner, 'train_loop', None)
-        if loop is None or not hasattr(loop, 'max_epochs'):
+        if not isinstance(loop, EpochBasedTrainLoop):
             return  # iteration-based loops advance the iterator themselves
-        per_epoch = len(loop.dataloader)
-        self._skip_batches = int(meta.get('iter', 0)) - int(
-            meta.get('epoch', 0)) * per_epoch
+        if 'epoch_position' in checkpoint:
+            self._skip_batches = move_to_new_scale(runner, checkpoint)
+        else:  # a checkpoint from before positions were stored
+            self._skip_batches = int(meta.get('iter', 0)) - int(
+                meta.get('epoch', 0)) * len(loop.dataloader)
 
     def before_train_epoch(self, runner) -> None:
         loader = runner.train_loop.dataloader
