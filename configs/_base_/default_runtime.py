@@ -22,6 +22,10 @@ default_hooks = dict(
     # continues where it stopped (with ResumableSampler): a resumed run
     # draws what the uninterrupted run draws
     resume_state=dict(type='ResumeStateHook'),
+    # SIGTERM (a cluster's preemption or time limit): save the current
+    # iteration atomically, one line, exit 143; add 'SIGUSR1' if the
+    # scheduler sends that (sbatch --signal)
+    signal_checkpoint=dict(type='SignalCheckpointHook', signals=['SIGTERM']),
 )
 
 env_cfg = dict(

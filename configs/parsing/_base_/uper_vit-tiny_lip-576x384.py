@@ -33,6 +33,8 @@ default_hooks = dict(
         rule='greater',
         max_keep_ckpts=1),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # SIGTERM: save the current iteration, one line, exit 143
+    signal_checkpoint=dict(type='SignalCheckpointHook'),
     visualization=dict(type='SegVisualizationHook'))
 env_cfg = dict(
     cudnn_benchmark=True,

@@ -38,6 +38,7 @@ from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from ..utils.errors import InputDataError
 from ..utils.untrusted_files import (LoggedScalars, check_config_texts,
                                      read_checkpoint)
+from .hooks.signal_checkpoint_hook import SignalCheckpointHook
 from .console_log_filter import add_console_filters, known_warnings_ignored
 
 _FORMATTED = collections.OrderedDict()
@@ -171,8 +172,13 @@ class GuardedRunner(Runner):
         return logger
 
     def train(self):
-        with known_warnings_ignored():
-            return super().train()
+        try:
+            with known_warnings_ignored():
+                return super().train()
+        finally:  # also when training ends by an error
+            for hook in self.hooks:
+                if isinstance(hook, SignalCheckpointHook):
+                    hook.release(self)
 
     def val(self):
         with known_warnings_ignored():

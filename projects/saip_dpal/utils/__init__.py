@@ -1,6 +1,7 @@
 from .untrusted_files import (check_config_texts, parse_config_text,
                               read_checkpoint)
-from .errors import InputDataError, TrainingDivergedError, one_line
+from .errors import (InputDataError, TrainingDivergedError,
+                     TrainingInterrupted, one_line)
 from .launch import (check_work_dir_writable, close_distributed,
                      prepare_cpu_distributed)
 from .runner_cli import add_common_args, load_config, merge_common_args
@@ -10,5 +11,6 @@ __all__ = [
     'check_work_dir_writable', 'read_checkpoint',
     'close_distributed', 'load_config',
     'merge_common_args', 'one_line', 'parse_config_text',
-    'prepare_cpu_distributed', 'TrainingDivergedError'
+    'prepare_cpu_distributed', 'TrainingDivergedError',
+    'TrainingInterrupted'
 ]

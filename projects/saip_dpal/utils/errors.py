@@ -21,3 +21,13 @@ def one_line(err: BaseException) -> str:
 class TrainingDivergedError(RuntimeError):
     """A loss or weight became non-finite; the message is one line naming
     the iteration and the terms (``tools/train.py`` prints it alone)."""
+
+
+class TrainingInterrupted(SystemExit):
+    """A run stopped by a signal after saving a checkpoint: exits with
+    ``code`` (128 + the signal's number) once it reaches the interpreter;
+    ``message`` is the line that says where it saved."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(code)
+        self.message = message

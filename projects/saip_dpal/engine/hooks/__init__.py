@@ -4,10 +4,11 @@ from .ema_update_hook import EMAUpdateHook
 from .gate_loss_weight_hook import GateLossWeightHook
 from .resume_state_hook import ResumeStateHook
 from .safe_checkpoint_hook import SafeCheckpointHook
+from .signal_checkpoint_hook import SignalCheckpointHook
 from .teacher_temperature_hook import TeacherTemperatureHook
 
 __all__ = [
     'AttributePositiveRatioHook', 'DivergenceGuardHook', 'EMAUpdateHook',
     'GateLossWeightHook', 'ResumeStateHook', 'SafeCheckpointHook',
-    'TeacherTemperatureHook'
+    'SignalCheckpointHook', 'TeacherTemperatureHook'
 ]
