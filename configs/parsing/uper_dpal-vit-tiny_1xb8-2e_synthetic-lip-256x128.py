@@ -37,7 +37,7 @@ model = dict(
     auxiliary_head=dict(channels=64, norm_cfg=norm_cfg))
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadCheckedImageFromFile'),
     dict(type='LoadCheckedAnnotations', num_classes=20),
     dict(
         type='RandomResize',
@@ -49,7 +49,7 @@ train_pipeline = [
     dict(type='PackSegInputs')
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadCheckedImageFromFile'),
     dict(type='Resize', scale=(128, 256), keep_ratio=True),
     dict(type='LoadCheckedAnnotations', num_classes=20),
     dict(type='PackSegInputs')

@@ -19,7 +19,7 @@ model = dict(data_preprocessor=data_preprocessor)
 dataset_type = 'CIHPDataset'
 data_root = 'data/CIHP/'
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadCheckedImageFromFile'),
     dict(type='LoadCheckedAnnotations', num_classes=20),
     dict(
         type='RandomResize',
@@ -32,7 +32,7 @@ train_pipeline = [
     dict(type='PackSegInputs')
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadCheckedImageFromFile'),
     dict(type='Resize', scale=(512, 512), keep_ratio=True),
     dict(type='LoadCheckedAnnotations', num_classes=20),
     dict(type='PackSegInputs')

@@ -1,4 +1,5 @@
 """LUPerson folder loading and the bad-image paths."""
+import re
 import shutil
 
 import cv2
@@ -114,3 +115,23 @@ def test_seeded_index_fixes_the_augmentation(folder):
     np.testing.assert_array_equal(crops[0], crops[1])
     others = [ds[SeededIndex(0, s)]['img'] for s in range(6, 10)]
     assert any(not np.array_equal(crops[0], o) for o in others)
+
+
+def test_skip_bad_with_every_image_bad_is_one_line(folder, capsys):
+    """A wrong root: every image is bad. It stops after 50 in a row with
+    one line, having logged 10 of them (not mmengine's 1000 refetches and
+    a traceback)."""
+    from projects.saip_dpal.utils import InputDataError
+    for image in folder.rglob('*.jpg'):
+        image.write_bytes(b'not an image')
+    ds = build(folder, skip_bad=True)
+    MMLogger.get_instance('saip_dpal_test_all_bad')
+    capsys.readouterr()
+    with pytest.raises(InputDataError) as err:
+        ds[0]
+    assert re.fullmatch(
+        r'50 images in a row were bad with skip_bad=True \(the last, corrupt '
+        rf'or unreadable image: {folder}/.+\.jpg\): check the dataset\'s '
+        'data_root and data_prefix', str(err.value)), str(err.value)
+    out = capsys.readouterr().out.splitlines()
+    assert len([line for line in out if 'skipped corrupt' in line]) == 10

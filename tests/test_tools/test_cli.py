@@ -280,3 +280,26 @@ def test_moving_a_data_root_moves_the_paths_built_from_it(tmp_path):
     assert cfg.train_dataloader.dataset.data_root == new
     assert cfg.train_dataloader.dataset.pipeline[1].canvas_root == \
         f'{new}canvas/'
+
+
+def test_pose_annotation_naming_a_missing_image_is_one_line(
+        synthetic_root, tmp_path, capsys):
+    """A COCO json that names an image the folder does not have: one line
+    naming the file (from a DataLoader worker), exit 1."""
+    import re
+    import shutil
+
+    from conftest import run_tool
+    root = tmp_path / 'coco'
+    shutil.copytree(synthetic_root / 'coco', root)
+    for image in (root / 'train2017').glob('*.jpg'):
+        image.unlink()
+    code, err = run_tool('tools/train.py', [
+        osp.join(ROOT, 'configs/pose/td-hm_dpal-vit-tiny_1xb16-2e_synthetic-'
+                 'coco-256x192.py'), '--work-dir', tmp_path / 'w',
+        '--cfg-options', f'data_root={root}/', 'train_dataloader.num_workers=1'
+    ], capsys)
+    assert code == 1, err[-20:]
+    assert re.fullmatch(
+        rf'error: missing image file: {root}/train2017/\d+\.jpg', err[-1]), \
+        err[-5:]

@@ -155,7 +155,7 @@ model = dict(
 dataset_type = 'LIPDataset'
 data_root = 'data/LIP/'
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadCheckedImageFromFile'),  # names a missing file
     dict(type='LoadCheckedAnnotations', num_classes=20),
     dict(
         type='RandomResize',
@@ -170,7 +170,7 @@ train_pipeline = [
 # LoadCheckedAnnotations: mmseg's LoadAnnotations, and a label outside
 # 0..19 (other than 255, ignored) is an error naming the mask file
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadCheckedImageFromFile'),  # names a missing file
     dict(type='Resize', scale=(384, 576), keep_ratio=True),
     dict(type='LoadCheckedAnnotations', num_classes=20),
     dict(type='PackSegInputs')
@@ -180,7 +180,7 @@ test_pipeline = [
 img_ratios = [0.75, 1.0, 1.25, 1.5]
 tta_model = dict(type='FlipSwapSegTTAModel')
 tta_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=None),
+    dict(type='LoadCheckedImageFromFile', backend_args=None),
     dict(
         type='TestTimeAug',
         transforms=[[
