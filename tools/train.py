@@ -14,7 +14,7 @@ from mmengine.device import get_device  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 
 from projects.saip_dpal.utils import (  # noqa: E402
-    InputDataError, TrainingDivergedError, add_common_args,
+    CheckpointNotSaved, InputDataError, TrainingDivergedError, add_common_args,
     check_work_dir_writable, close_distributed, load_config,
     merge_common_args, one_line, prepare_cpu_distributed)
 
@@ -113,8 +113,8 @@ def main(argv=None):
     error = None
     try:
         _train(cfg)
-    except (InputDataError, TrainingDivergedError) as err:
-        # bad data or checkpoint, or a diverged run: say which, once
+    except (InputDataError, TrainingDivergedError, CheckpointNotSaved) as err:
+        # bad data or checkpoint, a diverged run, a full disk: say which, once
         error = one_line(err)
     finally:
         close_distributed()  # the runner (and its traceback) are gone here

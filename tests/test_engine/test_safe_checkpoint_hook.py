@@ -108,3 +108,49 @@ def test_new_best_replaces_the_old_one_after_it_is_written(tmp_path):
     assert not list(tmp_path.glob('.*.tmp'))
     best = torch.load(tmp_path / 'best_score_iter_3.pth', weights_only=True)
     assert best['meta']['iter'] == 3
+
+
+def test_full_disk_is_one_line_and_leaves_no_partial_file(
+        synthetic_root, tmp_path, capsys, monkeypatch):
+    """Through ``tools/train.py``: the disk fills up half way through the
+    second checkpoint (the write fails with ENOSPC). One line names the
+    file and the space, the partial file is gone, ``last_checkpoint``
+    still names the first. A partial file left by a kill is removed when
+    the next run starts."""
+    import errno
+    import re
+
+    from conftest import run_tool, tiny_train_cfg
+    from mmengine.fileio import LocalBackend
+    cfg = tiny_train_cfg('mae/mae_vit-tiny-p16_1xb16-4e_synthetic-lup.py',
+                         synthetic_root, tmp_path / 'w', max_iters=3)
+    cfg.default_hooks.checkpoint.type = 'SafeCheckpointHook'
+    cfg.dump(str(tmp_path / 'config.py'))
+    (tmp_path / 'w').mkdir()
+    (tmp_path / 'w' / '.iter_9.pth.tmp').write_bytes(b'left by a kill')
+    real_put = LocalBackend.put
+
+    def full_disk_put(self, obj, filepath):
+        if str(filepath).endswith('.iter_2.pth.tmp'):
+            with open(filepath, 'wb') as f:
+                f.write(obj[:len(obj) // 2])
+            raise OSError(errno.ENOSPC, 'No space left on device')
+        return real_put(self, obj, filepath)
+
+    monkeypatch.setattr(LocalBackend, 'put', full_disk_put)
+    code, err = run_tool('tools/train.py', [tmp_path / 'config.py'], capsys)
+    work = tmp_path / 'w'
+    assert code == 1
+    assert re.fullmatch(
+        rf'error: could not save iter_2\.pth in {work}: the disk is full '
+        r'\(about [\d.]+ MB needed, [\d.]+ [KMG]B free\); the partial file '
+        rf'is removed, {work}/iter_1\.pth is kept: free space and continue '
+        'with --resume', err[-1]), err[-3:]
+    assert sorted(p.name for p in work.iterdir() if p.is_file()) == [
+        'config.py', 'iter_1.pth', 'last_checkpoint']  # no .tmp left
+    assert (work / 'last_checkpoint').read_text() == str(work / 'iter_1.pth')
+    monkeypatch.setattr(LocalBackend, 'put', real_put)
+    code, err = run_tool('tools/train.py', [tmp_path / 'config.py',
+                                            '--resume'], capsys)
+    assert code == 0, err[-10:]
+    assert (work / 'iter_3.pth').is_file()

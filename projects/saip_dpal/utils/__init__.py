@@ -1,13 +1,13 @@
 from .untrusted_files import (check_config_texts, parse_config_text,
                               read_checkpoint)
-from .errors import (InputDataError, TrainingDivergedError,
+from .errors import (CheckpointNotSaved, InputDataError, TrainingDivergedError,
                      TrainingInterrupted, one_line)
 from .launch import (check_work_dir_writable, close_distributed,
                      prepare_cpu_distributed)
 from .runner_cli import add_common_args, load_config, merge_common_args
 
 __all__ = [
-    'InputDataError', 'add_common_args', 'check_config_texts',
+    'CheckpointNotSaved', 'InputDataError', 'add_common_args', 'check_config_texts',
     'check_work_dir_writable', 'read_checkpoint',
     'close_distributed', 'load_config',
     'merge_common_args', 'one_line', 'parse_config_text',

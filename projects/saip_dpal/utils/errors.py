@@ -23,6 +23,12 @@ class TrainingDivergedError(RuntimeError):
     the iteration and the terms (``tools/train.py`` prints it alone)."""
 
 
+class CheckpointNotSaved(RuntimeError):
+    """A checkpoint could not be written (a full disk, a quota); the message
+    is one line naming the file and the space, and says which file is kept
+    (``tools/train.py`` prints it alone)."""
+
+
 class TrainingInterrupted(SystemExit):
     """A run stopped by a signal after saving a checkpoint: exits with
     ``code`` (128 + the signal's number) once it reaches the interpreter;

@@ -1,12 +1,17 @@
 """mmengine's CheckpointHook with atomic writes and rotation after saving."""
+import errno
 import functools
+import glob
 import os
 import os.path as osp
+import shutil
 
 from mmengine.dist import is_main_process
 from mmengine.fileio import LocalBackend
 from mmengine.hooks import CheckpointHook
 from mmengine.registry import HOOKS
+
+from ...utils.errors import CheckpointNotSaved
 
 
 def _fsync(path: str) -> None:
@@ -42,9 +47,28 @@ class SafeCheckpointHook(CheckpointHook):
     moment ``last_checkpoint`` names a complete file. ``save_best`` files
     are written the same way, and the previous best is deleted only once
     the new one is in place. Other storage backends
-    keep mmengine's behaviour. Registered in mmengine's root registry, so
-    every toolbox's config can use it. Arguments as ``CheckpointHook``.
+    keep mmengine's behaviour. A write that fails (a full disk) removes its
+    partial file and stops with one line naming the file, the space needed
+    and free, and the checkpoint that is kept; partial files a kill left
+    are removed when training starts. Registered in mmengine's root
+    registry, so every toolbox's config can use it. Arguments as
+    ``CheckpointHook``.
     """
+
+    def before_train(self, runner) -> None:
+        super().before_train(runner)
+        if not is_main_process() or not isinstance(self.file_backend,
+                                                   LocalBackend):
+            return
+        partial = glob.glob(osp.join(glob.escape(self.out_dir), '.*.tmp'))
+        partial += glob.glob(
+            osp.join(glob.escape(runner.work_dir), 'last_checkpoint.tmp'))
+        for path in sorted(set(partial)):
+            os.remove(path)
+        if partial:
+            runner.logger.warning(
+                f'removed {len(partial)} partial file(s) an interrupted save '
+                f'left: {", ".join(sorted(map(osp.basename, partial)))}')
 
     def _save_checkpoint_with_step(self, runner, step, meta):
         if not isinstance(self.file_backend, LocalBackend):
@@ -113,13 +137,49 @@ def _save_atomically(save_checkpoint, out_dir, filename, *args, **kwargs):
     """``Runner.save_checkpoint`` to ``.<filename>.tmp``, then (on the main
     process) fsync and rename it to ``filename``."""
     tmp_name = f'.{filename}.tmp'
-    save_checkpoint(out_dir, tmp_name, *args, **kwargs)
-    if not is_main_process():
-        return
     tmp = osp.join(out_dir, tmp_name)
-    _fsync(tmp)
-    os.replace(tmp, osp.join(out_dir, filename))
-    _fsync(out_dir)
+    try:
+        save_checkpoint(out_dir, tmp_name, *args, **kwargs)
+        if not is_main_process():
+            return
+        _fsync(tmp)
+        os.replace(tmp, osp.join(out_dir, filename))
+        _fsync(out_dir)
+    except OSError as err:
+        written = osp.getsize(tmp) if osp.isfile(tmp) else 0
+        _remove_file(tmp)
+        raise CheckpointNotSaved(_not_saved(out_dir, filename, err,
+                                            written)) from None
+
+
+def _size(n: float) -> str:
+    for unit in ('bytes', 'KB', 'MB', 'GB'):
+        if n < 1024 or unit == 'GB':
+            return f'{n:.0f} {unit}' if unit == 'bytes' else \
+                f'{n:.1f} {unit}'
+        n /= 1024
+
+
+def _not_saved(out_dir: str, filename: str, err: OSError,
+               written: int) -> str:
+    """One line: which file failed, why, the space (for a full disk) and
+    the checkpoint that is kept."""
+    kept = sorted((p for p in glob.glob(osp.join(glob.escape(out_dir),
+                                                   '*.pth'))),
+                  key=osp.getmtime)
+    full = err.errno in (errno.ENOSPC, errno.EDQUOT)
+    if full:
+        need = (f'about {_size(osp.getsize(kept[-1]))} needed'
+                if kept else f'more than {_size(written)} needed')
+        why = (f'the disk is full ({need}, '
+               f'{_size(shutil.disk_usage(out_dir).free)} free)')
+    else:
+        why = err.strerror or str(err)
+    last = f'{kept[-1]} is kept' if kept else 'there is no earlier one'
+    return (f'could not save {filename} in {out_dir}: {why}; the partial '
+            f'file is removed, {last}: '
+            f'{"free space" if full else "fix that"} and continue with '
+            '--resume')
 
 
 def _remove_file(path: str) -> None:
