@@ -42,7 +42,10 @@ def main(argv=None):
     if '://' not in args.checkpoint and not osp.isfile(args.checkpoint):
         parser.error(f'checkpoint file not found: {args.checkpoint}')
     cfg.load_from = args.checkpoint
-    cfg = merge_common_args(cfg, args)
+    try:
+        cfg = merge_common_args(cfg, args)
+    except InputDataError as err:
+        parser.exit(2, f'error: --cfg-options {err}\n')
     if args.tta:
         if 'tta_model' not in cfg or 'tta_pipeline' not in cfg:
             parser.error(f'--tta: {args.config} has no tta_model / '

@@ -92,7 +92,10 @@ def main(argv=None):
         cfg.resume, cfg.load_from = True, args.resume
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
-    cfg = merge_common_args(cfg, args)
+    try:
+        cfg = merge_common_args(cfg, args)
+    except InputDataError as err:
+        parser.exit(2, f'error: --cfg-options {err}\n')
     try:
         resumable = args.resume in ('auto', 'if-any') and _resumable(
             cfg.work_dir)

@@ -303,3 +303,26 @@ def test_pose_annotation_naming_a_missing_image_is_one_line(
     assert re.fullmatch(
         rf'error: missing image file: {root}/train2017/\d+\.jpg', err[-1]), \
         err[-5:]
+
+
+def test_a_misspelt_option_key_suggests_the_key(tmp_path, capsys):
+    """``model.bakbone.arch=small`` would reach the model as an unexpected
+    keyword; the tools stop before building anything and name the key.
+    New keys (ones no config has) and list indices pass."""
+    from conftest import run_tool
+    (tmp_path / 'x.pth').write_bytes(b'')  # never read: the key fails first
+    for tool in ('tools/train.py', 'tools/test.py'):
+        argv = [osp.join(ROOT, MAE)] + ([tmp_path / 'x.pth']
+                                        if 'test' in tool else [])
+        code, err = run_tool(tool, argv + [
+            '--work-dir', tmp_path / 'w', '--cfg-options',
+            'model.bakbone.arch=small'], capsys)
+        assert code == 2 and err == [
+            'error: --cfg-options model.bakbone.arch=small: the config has '
+            'no model.bakbone; did you mean model.backbone?'], err
+    assert not (tmp_path / 'w').exists()
+    cfg = _merged(osp.join(ROOT, MAE), '--cfg-options',
+                  'resume_at_epoch_start=True',
+                  'train_dataloader.dataset.pipeline.0.skip_bad=True')
+    assert cfg.resume_at_epoch_start is True
+    assert cfg.train_dataloader.dataset.pipeline[0].skip_bad is True

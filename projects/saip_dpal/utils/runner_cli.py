@@ -1,11 +1,14 @@
 """Command-line handling shared by ``tools/train.py`` and ``tools/test.py``."""
 import argparse
+import difflib
 import os
 import os.path as osp
 from typing import Optional
 
 import torch
 from mmengine.config import Config, DictAction
+
+from .errors import InputDataError
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -129,8 +132,40 @@ def merge_moving_data_roots(cfg: Config, options: dict) -> None:
             cfg[evaluator] = _moved(cfg[evaluator], old, new)
 
 
+def misspelt_option(cfg: Config, key: str) -> Optional[str]:
+    """Where an option's dotted ``key`` leaves the config at a name with a
+    close sibling (``model.bakbone`` beside ``model.backbone``): the line
+    that says so; None for a key that exists or is new (a new key is
+    allowed: it may be one a module reads, e.g. ``resume_at_epoch_start``).
+    """
+    node, path = dict(cfg.items()), []
+    for part in key.split('.'):
+        if isinstance(node, (list, tuple)) and part.isdigit():
+            node, path = (node[int(part)] if int(part) < len(node) else
+                          None), path + [part]
+            continue
+        if not isinstance(node, dict):
+            return None
+        if part not in node:
+            close = difflib.get_close_matches(
+                part, [k for k in node if isinstance(k, str)], n=1,
+                cutoff=0.75)
+            if not close:
+                return None
+            where = '.'.join(path + [part])
+            fix = '.'.join(path + close)
+            return f'the config has no {where}; did you mean {fix}?'
+        node, path = node[part], path + [part]
+    return None
+
+
 def merge_common_args(cfg: Config, args: argparse.Namespace) -> Config:
-    """Apply launcher, work_dir, dataloader flags and ``--cfg-options``."""
+    """Apply launcher, work_dir, dataloader flags and ``--cfg-options``.
+
+    Raises:
+        InputDataError: an option's key is a near miss of the config's
+            (:func:`misspelt_option`).
+    """
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     cfg.launcher = args.launcher
     if args.work_dir is not None:
@@ -139,6 +174,10 @@ def merge_common_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     if args.cfg_options is not None:
+        for key, value in args.cfg_options.items():
+            misspelt = misspelt_option(cfg, key)
+            if misspelt:
+                raise InputDataError(f'{key}={value}: {misspelt}')
         merge_moving_data_roots(cfg, args.cfg_options)
     # after the overrides, so that e.g. num_workers=0 turns persistence off
     for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
