@@ -59,3 +59,29 @@ def test_checkpoints_need_no_allow_list(synthetic_root, tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == 'train/base_lr'
     assert torch.serialization.get_unsafe_globals_in_checkpoint(path) == []
+
+
+def test_resuming_another_models_checkpoint_is_one_line(
+        synthetic_root, tmp_path, capsys):
+    """``--resume`` of an MAE checkpoint with a SAIP config: one line with
+    the file, counts and an example of each difference (not missing-key
+    warnings and then the optimizer's 'different number of parameter
+    groups')."""
+    from conftest import run_tool
+    from pretrain_helpers import SAIP_DEMO, tiny_cfg
+    cfg = tiny_train_cfg(MAE, synthetic_root, tmp_path / 'mae', max_iters=1)
+    RUNNERS.build(cfg).train()
+    saip = tiny_cfg(SAIP_DEMO, synthetic_root, tmp_path / 'saip')
+    saip.dump(str(tmp_path / 'saip.py'))
+    code, err = run_tool('tools/train.py', [
+        tmp_path / 'saip.py', '--resume', tmp_path / 'mae' / 'iter_1.pth'
+    ], capsys)
+    assert code == 1, err[-10:]
+    assert err[-1].startswith(
+        'error: iter_1.pth: cannot resume from it, it was saved by another '
+        'model: '), err[-3:]
+    assert err[-1].endswith(
+        'resume with the config it was trained with, or start from its '
+        'weights with load_from')
+    assert "of the model's are not in it (e.g. " in err[-1]
+    assert not list((tmp_path / 'saip').glob('*.pth'))

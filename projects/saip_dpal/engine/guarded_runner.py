@@ -155,6 +155,42 @@ def prepare_loaded_checkpoint(checkpoint: Any, filename) -> Any:
     return checkpoint
 
 
+def _check_resumable(model, checkpoint: Any, name: str) -> None:
+    """A resume continues the same model: every weight, the same shapes.
+
+    Raises:
+        InputDataError: the checkpoint's weights are another model's (one
+            line with counts and an example of each difference).
+    """
+    state = checkpoint.get('state_dict', checkpoint) if isinstance(
+        checkpoint, dict) else {}
+    theirs = {k[len('module.'):] if k.startswith('module.') else k: v
+              for k, v in state.items()}
+    ours = model.state_dict()
+    extra = [k for k in theirs if k not in ours]
+    missing = [k for k in ours if k not in theirs]
+    reshaped = [k for k in ours if k in theirs and hasattr(theirs[k], 'shape')
+                and tuple(theirs[k].shape) != tuple(ours[k].shape)]
+    if not (extra or missing or reshaped):
+        return
+    parts = []
+    if extra:
+        parts.append(f'{len(extra)} of its weights are not in this model '
+                     f'(e.g. {extra[0]})')
+    if missing:
+        parts.append(f"{len(missing)} of the model's are not in it "
+                     f'(e.g. {missing[0]})')
+    if reshaped:
+        k = reshaped[0]
+        verb = 'has' if len(reshaped) == 1 else 'have'
+        parts.append(f'{len(reshaped)} {verb} another shape (e.g. {k}: '
+                     f'{tuple(theirs[k].shape)} vs {tuple(ours[k].shape)})')
+    raise InputDataError(
+        f'{name}: cannot resume from it, it was saved by another model: '
+        f'{", ".join(parts)}; resume with the config it was trained with, '
+        'or start from its weights with load_from')
+
+
 @RUNNERS.register_module()
 class GuardedRunner(Runner):
     """mmengine's ``Runner`` reading checkpoints as untrusted files, writing
@@ -209,6 +245,8 @@ class GuardedRunner(Runner):
             raise InputDataError(f'{_file_name(filename)}: {err}') from None
         model = self.model.module if is_model_wrapper(
             self.model) else self.model
+        if getattr(self, '_resume', False):
+            _check_resumable(model, checkpoint, _file_name(filename))
         checkpoint = _load_checkpoint_to_model(
             model, checkpoint, strict, revise_keys=revise_keys)
         self._has_loaded = True
