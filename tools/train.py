@@ -15,8 +15,9 @@ from mmengine.registry import RUNNERS  # noqa: E402
 
 from projects.saip_dpal.utils import (  # noqa: E402
     CheckpointNotSaved, InputDataError, TrainingDivergedError, add_common_args,
-    check_work_dir_writable, close_distributed, load_config,
-    merge_common_args, one_line, prepare_cpu_distributed)
+    check_work_dir_writable, close_distributed, is_collective_timeout,
+    load_config, merge_common_args, one_line, prepare_cpu_distributed,
+    stopped_ranks_line)
 
 
 def _resumable(work_dir: str) -> bool:
@@ -119,6 +120,12 @@ def main(argv=None):
     except (InputDataError, TrainingDivergedError, CheckpointNotSaved) as err:
         # bad data or checkpoint, a diverged run, a full disk: say which, once
         error = one_line(err)
+    except RuntimeError as err:
+        if not is_collective_timeout(err):
+            raise
+        # a frozen or lost rank: name it, not the collective's traceback
+        error = stopped_ranks_line(
+            cfg.get('env_cfg', {}).get('dist_cfg', {}).get('timeout'))
     finally:
         close_distributed()  # the runner (and its traceback) are gone here
     if error is not None:

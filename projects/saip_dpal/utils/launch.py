@@ -3,6 +3,8 @@ import gc
 import os
 import os.path as osp
 import tempfile
+import time
+from typing import Optional
 
 import torch
 import torch.distributed as torch_dist
@@ -73,3 +75,56 @@ def close_distributed() -> None:
     if torch_dist.is_available() and torch_dist.is_initialized():
         gc.collect()
         torch_dist.destroy_process_group()
+
+
+def is_collective_timeout(err: BaseException) -> bool:
+    """Whether ``err`` is a collective of the process group that timed out
+    (gloo raises it in Python; NCCL's watchdog ends the process itself)."""
+    text = str(err).lower()
+    return (isinstance(err, RuntimeError) and torch_dist.is_available()
+            and torch_dist.is_initialized()
+            and ('timed out' in text or 'timeout' in text))
+
+
+def unanswering_ranks(wait_s: float = 10.0) -> Optional[list]:
+    """After a collective timed out: every rank still running marks itself
+    in the process group's store; the ranks not marked within ``wait_s``
+    seconds stopped answering (frozen, or their machine gone). None when
+    the store cannot be reached (it lives on rank 0's machine)."""
+    from torch.distributed import distributed_c10d
+    get_store = getattr(distributed_c10d, '_get_default_store', None)
+    if get_store is None:
+        return None
+    rank, world_size = torch_dist.get_rank(), torch_dist.get_world_size()
+    try:
+        store = get_store()
+        store.set(f'saip_dpal/alive/{rank}', '1')
+        deadline = time.monotonic() + wait_s
+        while True:
+            missing = [r for r in range(world_size)
+                       if not store.check([f'saip_dpal/alive/{r}'])]
+            if not missing or time.monotonic() > deadline:
+                return missing
+            time.sleep(0.2)
+    except RuntimeError:  # the store's own timeout: rank 0 is not answering
+        return None
+
+
+def stopped_ranks_line(timeout_s) -> str:
+    """One line for a collective that timed out, naming the ranks that
+    stopped answering."""
+    world_size = torch_dist.get_world_size()
+    waited = f'a collective waited {timeout_s} s' if timeout_s else \
+        'a collective timed out'
+    missing = unanswering_ranks()
+    if missing is None:
+        return (f'{waited} and the store on rank 0 does not answer: rank 0 '
+                'stopped answering (look at its log and machine)')
+    if not missing:
+        return f'{waited}, but all {world_size} ranks answer now'
+    alive = [r for r in range(world_size) if r not in missing]
+    name = ', '.join(map(str, missing))
+    return (f'rank{"s" if len(missing) > 1 else ""} {name} of {world_size} '
+            f'stopped answering: {waited} for it; rank'
+            f'{"s" if len(alive) > 1 else ""} {", ".join(map(str, alive))} '
+            f'still running: look at rank {name} (its log, its machine)')
