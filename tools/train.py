@@ -18,29 +18,15 @@ from projects.saip_dpal.utils import (  # noqa: E402
     check_work_dir_writable, close_distributed, is_collective_timeout,
     load_config, merge_common_args, one_line, prepare_cpu_distributed,
     stopped_ranks_line)
+from projects.saip_dpal.utils.untrusted_files import (  # noqa: E402
+    read_last_checkpoint)
 
 
 def _resumable(work_dir: str) -> bool:
-    """Whether ``work_dir/last_checkpoint`` names an existing file.
-
-    Raises:
-        InputDataError: the file is not a path (binary garbage, a
-            partial write of something else).
-    """
-    pointer = osp.join(work_dir, 'last_checkpoint')
-    if not osp.isfile(pointer):
-        return False
-    with open(pointer, 'rb') as f:
-        raw = f.read(4097)
-    try:
-        path = raw.decode('utf-8').strip()
-    except UnicodeDecodeError:
-        path = None
-    if path is None or len(raw) > 4096 or '\n' in path or '\0' in path:
-        raise InputDataError(
-            f'{pointer} does not hold a checkpoint path: delete it to '
-            'start afresh, or resume from a file with --resume FILE')
-    return osp.isfile(path)
+    """Whether ``work_dir/last_checkpoint`` names an existing file (raises
+    InputDataError when it holds no path)."""
+    path = read_last_checkpoint(work_dir)
+    return path is not None and osp.isfile(path)
 
 
 def parse_args(argv=None):

@@ -212,6 +212,13 @@ def test_resume_names_a_last_checkpoint_that_is_not_a_path(
             f'error: --resume: {pointer} does not hold a checkpoint path: '
             'delete it to start afresh, or resume from a file with '
             '--resume FILE'], err
+    # a config's resume=True meets the same check inside the Runner
+    code, err = run_tool('tools/train.py', [tmp_path / 'config.py',
+                                            '--cfg-options', 'resume=True'],
+                         capsys)
+    assert code == 1 and err[-1] == (
+        f'error: {pointer} does not hold a checkpoint path: delete it to '
+        'start afresh, or resume from a file with --resume FILE'), err[-5:]
     assert not list((tmp_path / 'w').glob('*.pth'))
 
 

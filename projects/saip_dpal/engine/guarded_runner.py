@@ -37,7 +37,7 @@ from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 from ..utils.errors import InputDataError
 from ..utils.untrusted_files import (LoggedScalars, check_config_texts,
-                                     read_checkpoint)
+                                     read_checkpoint, read_last_checkpoint)
 from .hooks.signal_checkpoint_hook import SignalCheckpointHook
 from .console_log_filter import add_console_filters, known_warnings_ignored
 
@@ -228,6 +228,13 @@ class GuardedRunner(Runner):
         super().call_hook(fn_name, **kwargs)
         if fn_name == 'before_save_checkpoint':
             plain_logged_scalars(kwargs['checkpoint'])
+
+    def load_or_resume(self) -> None:
+        """mmengine's, with ``work_dir/last_checkpoint`` checked first when
+        it resumes the latest checkpoint (garbage in it is one line)."""
+        if self._resume and self._load_from is None and not self._has_loaded:
+            read_last_checkpoint(self.work_dir)
+        super().load_or_resume()
 
     def load_checkpoint(self,
                         filename: str,

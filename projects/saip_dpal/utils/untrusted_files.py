@@ -198,6 +198,29 @@ def read_checkpoint(source: Any,
     return obj
 
 
+def read_last_checkpoint(work_dir: str) -> Optional[str]:
+    """The path ``work_dir/last_checkpoint`` names, None without one.
+
+    Raises:
+        InputDataError: the file is not a path (binary garbage, a partial
+            write of something else).
+    """
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    if not osp.isfile(pointer):
+        return None
+    with open(pointer, 'rb') as f:
+        raw = f.read(4097)
+    try:
+        path = raw.decode('utf-8').strip()
+    except UnicodeDecodeError:
+        path = None
+    if path is None or len(raw) > 4096 or '\n' in path or '\0' in path:
+        raise InputDataError(
+            f'{pointer} does not hold a checkpoint path: delete it to '
+            'start afresh, or resume from a file with --resume FILE')
+    return path
+
+
 def _read_file(path: str, what: str, map_location):
     if not osp.isfile(path):
         raise InputDataError(f'{what} not found: {path}')
