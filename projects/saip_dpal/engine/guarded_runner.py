@@ -169,8 +169,10 @@ def _check_resumable(model, checkpoint: Any, name: str) -> None:
     ours = model.state_dict()
     extra = [k for k in theirs if k not in ours]
     missing = [k for k in ours if k not in theirs]
+    # an empty buffer is filled at run time (e.g. attribute positive ratios)
     reshaped = [k for k in ours if k in theirs and hasattr(theirs[k], 'shape')
-                and tuple(theirs[k].shape) != tuple(ours[k].shape)]
+                and ours[k].numel() and
+                tuple(theirs[k].shape) != tuple(ours[k].shape)]
     if not (extra or missing or reshaped):
         return
     parts = []
