@@ -186,14 +186,15 @@ def move_to_new_scale(runner, checkpoint: dict) -> int:
     saved = checkpoint['epoch_position']
     meta = checkpoint['meta']
     loop = runner.train_loop
+    per_epoch = iters_per_epoch(loop)
     done = resumed_iters_done(runner, saved)
     batch_size, world_size = images_per_iter(runner)
-    unchanged = (saved['iters_per_epoch'] == iters_per_epoch(loop)
+    unchanged = (saved['iters_per_epoch'] == per_epoch
                  and saved['batch_size'] * saved['world_size'] ==
                  batch_size * world_size)
     if unchanged and done == saved['iters_done']:
         return done
-    new_iter = saved['epoch'] * iters_per_epoch(loop) + done
+    new_iter = saved['epoch'] * per_epoch + done
     meta['iter'] = new_iter
     ratio = lr_ratio(runner, saved)
     built = runner.param_schedulers
@@ -204,7 +205,7 @@ def move_to_new_scale(runner, checkpoint: dict) -> int:
             moved, values = replayed_schedule(
                 built[name] if named else built,
                 states[name] if named else states, new_iter,
-                saved['epoch'], iters_per_epoch(loop), ratio)
+                saved['epoch'], per_epoch, ratio)
             if named:
                 states[name] = moved
             else:
@@ -220,6 +221,6 @@ def move_to_new_scale(runner, checkpoint: dict) -> int:
     lr = f'; learning rate x{ratio:g} (auto_scale_lr)' if ratio != 1 else ''
     runner.logger.warning(
         f'{change}epoch {saved["epoch"] + 1} resumes after {done} of '
-        f'{_iterations(iters_per_epoch(loop))} (iteration {new_iter} of '
+        f'{_iterations(per_epoch)} (iteration {new_iter} of '
         f'{loop.max_iters}){lr}')
     return done
