@@ -27,6 +27,29 @@ def unformatted_config_text():
     Config.__init__ = init
 
 
+@pytest.fixture(autouse=True)
+def no_process_left_running():
+    """A test that leaves a child process running fails: multiprocessing
+    joins its children at exit, so a DataLoader worker that outlives its
+    iterator hangs the interpreter's exit (the whole suite, in CI)."""
+    import gc
+    import multiprocessing
+    before = {p.pid for p in multiprocessing.active_children()}
+    yield
+    left = [p for p in multiprocessing.active_children()
+            if p.pid not in before]
+    if not left:
+        return
+    gc.collect()  # an iterator in a reference cycle stops its workers
+    for process in left:
+        process.join(timeout=20)
+    alive = [p for p in left if p.is_alive()]
+    for process in alive:
+        process.kill()
+        process.join()
+    assert not alive, f'left running: {alive}'
+
+
 def formatted(cfg):
     """``cfg`` with its text formatted by yapf again (as outside tests)."""
     object.__setattr__(cfg, '_format_python_code', True)

@@ -1,8 +1,11 @@
 """Save a checkpoint and stop when the job is told to stop (SIGTERM)."""
 import functools
+import multiprocessing
+import os
 import os.path as osp
 import signal
 import threading
+import time
 from typing import Optional, Sequence
 
 import torch
@@ -15,11 +18,32 @@ from ...utils.errors import TrainingInterrupted
 from .safe_checkpoint_hook import _save_atomically, write_text_atomically
 
 
-def _ignore_signals(signums, worker_init_fn, worker_id):
-    """A DataLoader worker leaves the stop signals to its main process
-    (a signal to the whole process group would kill it mid-batch)."""
+# What the main process is doing, shared with its DataLoader workers.
+TRAINING, SIGNALLED, RELEASED = 0, 1, 2
+# How long a worker's signal waits for the main process to have seen it too.
+WORKER_GRACE_S = 10.0
+
+
+def _leave_signal_to_main(state, signum, frame) -> None:
+    """A DataLoader worker's handler of the stop signals: while the main
+    process handles the same signal (one sent to the whole process group),
+    the worker keeps serving batches and the main process stops it once
+    the checkpoint is saved; otherwise (the main process has released the
+    workers, or never saw the signal, as with multiprocessing's terminate
+    of a worker) the worker dies of it as by default."""
+    deadline = time.monotonic() + WORKER_GRACE_S
+    while state.value == TRAINING and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if state.value == SIGNALLED:
+        return
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+def _worker_init(state, signums, worker_init_fn, worker_id):
     for signum in signums:
-        signal.signal(signum, signal.SIG_IGN)
+        signal.signal(signum,
+                      functools.partial(_leave_signal_to_main, state))
     if worker_init_fn is not None:
         worker_init_fn(worker_id)
 
@@ -35,8 +59,11 @@ class SignalCheckpointHook(Hook):
     time limit (Slurm's ``--signal`` sends SIGUSR1 or another, at a set
     time before the end: add it to ``signals``). Every rank stops at the
     same iteration (the ranks' flags are all-reduced after each
-    iteration). DataLoader workers ignore these signals, so a signal to the
-    whole process group reaches the training loop, not a worker mid-batch.
+    iteration). DataLoader workers leave these signals to the main process
+    while it handles them too, so a signal to the whole process group
+    reaches the training loop, not a worker mid-batch; a signal the main
+    process does not see (multiprocessing's terminate of a worker) ends
+    the worker as usual.
     A second signal while the first is being handled takes the signal's
     previous action (the save is atomic: the last good checkpoint stays).
     Resuming from the file is exact (:class:`ResumeStateHook`).
@@ -54,6 +81,7 @@ class SignalCheckpointHook(Hook):
         self.signums = [getattr(signal, s) for s in signals]
         self._previous: dict = {}
         self._received: Optional[int] = None
+        self._state = None  # shared with the workers of the train loader
 
     def _handle(self, signum, frame) -> None:
         if self._received is not None:  # the second time: as before us
@@ -65,6 +93,8 @@ class SignalCheckpointHook(Hook):
                 signal.raise_signal(signum)
             return
         self._received = signum
+        if self._state is not None:
+            self._state.value = SIGNALLED
 
     def before_train(self, runner) -> None:
         if threading.current_thread() is not threading.main_thread():
@@ -77,20 +107,27 @@ class SignalCheckpointHook(Hook):
             self._previous[signum] = signal.signal(signum, self._handle)
         loader = runner.train_loop.dataloader
         if getattr(loader, 'num_workers', 0):
+            init = loader.worker_init_fn
+            if getattr(init, 'func', None) is _worker_init:  # train() again
+                init = init.args[-1]
+            self._state = multiprocessing.RawValue('b', TRAINING)
             loader.worker_init_fn = functools.partial(
-                _ignore_signals, tuple(self.signums), loader.worker_init_fn)
+                _worker_init, self._state, tuple(self.signums), init)
 
     def after_train(self, runner) -> None:
         self.release(runner)
 
     def release(self, runner=None) -> None:
-        """Give the signals back their previous handlers and stop the
-        train loader's persistent workers (they ignore SIGTERM, so
-        multiprocessing's exit-time terminate would wait for them forever).
-        Also called by ``GuardedRunner`` when training ends by an error."""
+        """Give the signals back their previous handlers, let the train
+        loader's workers die of them again and stop its persistent workers.
+        Also called by ``GuardedRunner`` when training ends by an error
+        (with another runner, a worker that outlives a failed training
+        takes ``WORKER_GRACE_S`` to end at exit)."""
         for signum, previous in self._previous.items():
             signal.signal(signum, previous)
         self._previous = {}
+        if self._state is not None:
+            self._state.value = RELEASED
         loop = getattr(runner, '_train_loop', None)
         iterator = getattr(getattr(loop, 'dataloader', None), '_iterator',
                            None)
