@@ -147,3 +147,17 @@ def http_folder(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def meta_autocast(monkeypatch):
+    """``torch.autocast`` is a no-op on the meta device in this test, so a
+    model's autocast blocks run there (the host-sync checks)."""
+    import contextlib
+
+    import torch
+    autocast = torch.autocast
+    monkeypatch.setattr(
+        torch, 'autocast', lambda device_type, *a, **k: contextlib.
+        nullcontext() if device_type == 'meta' else autocast(
+            device_type, *a, **k))

@@ -248,16 +248,12 @@ def test_losses_stay_fp32_and_finite_under_autocast(synthetic_root):
 
 @pytest.mark.parametrize('config', [DPAL_DEMO, 'dpal_soliderb_swin-tiny.py'])
 def test_loss_reads_no_device_value_on_the_host(config, synthetic_root,
-                                                monkeypatch):
+                                                meta_autocast):
     """The whole loss runs on the meta device, where any host read of a
-    tensor value (.item(), bool(), nonzero, a data-dependent shape) raises:
-    on a GPU it would be a host-device synchronisation."""
-    import contextlib
-    autocast = torch.autocast
-    monkeypatch.setattr(
-        torch, 'autocast', lambda device_type, *a, **k: contextlib.
-        nullcontext() if device_type == 'meta' else autocast(
-            device_type, *a, **k))
+    tensor value (.item(), bool(), nonzero, a data-dependent shape) raises
+    and blocking host-to-device copies are counted: on a GPU each would be
+    a host-device synchronisation."""
+    from projects.saip_dpal.utils.host_syncs import HostSyncCounter
     cfg = tiny_cfg(config, synthetic_root)
     init_default_scope('mmpretrain')
     model = MODELS.build(cfg.model).to('meta')
@@ -267,12 +263,16 @@ def test_loss_reads_no_device_value_on_the_host(config, synthetic_root,
 
     views = {'global': view(64, 32), 'locals': [view(32, 32)],
              'pasted_local': view(32, 32), 'crowd': view(64, 64)}
-    losses = model.loss(views)
+    with HostSyncCounter('meta') as syncs:
+        losses = model.loss(views)
+    assert syncs.found == []
     assert set(losses) == set(ALIGN) | {'loss_gate', 'loss_expert'}
     assert all(v.device.type == 'meta' and v.shape == () for v in
                losses.values())
-    with pytest.raises(Exception, match='meta'):
+    with pytest.raises(Exception, match='meta'), \
+            HostSyncCounter('meta') as syncs:
         losses['loss_global'].item()  # what the check relies on
+    assert len(syncs.found) == 1 and 'test_dpal.py' in syncs.found[0]
 
 
 def test_teacher_runs_in_bfloat16_where_the_device_has_it(synthetic_root):

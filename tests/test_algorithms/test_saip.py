@@ -63,6 +63,32 @@ def test_momentum_encoder_moves_by_the_ema_rule(synthetic_root):
     assert abs(float(losses['loss_csm_att'])) < 1e-6
 
 
+def test_loss_reads_no_device_value_on_the_host(synthetic_root,
+                                                meta_autocast):
+    """The whole SAIP loss on the meta device (where a host read of a value
+    raises) with no blocking host-to-device copy: on a GPU it makes no
+    host-device synchronisation. The paste boxes go up in one non-blocking
+    copy."""
+    from projects.saip_dpal.utils.host_syncs import HostSyncCounter
+    cfg = tiny_cfg(SAIP_DEMO, synthetic_root)
+    model = build_model(cfg)
+    data = model.data_preprocessor(one_batch(cfg), True)
+    model = model.to('meta')
+    views = {k: [t.to('meta') for t in v] if isinstance(v, list) else
+             v.to('meta') for k, v in data['inputs'].items()}
+    with HostSyncCounter('meta') as syncs:
+        losses = model.loss(views, data['data_samples'])
+    assert syncs.found == []
+    assert set(TERMS) <= set(losses)
+    assert all(v.device.type == 'meta' for v in losses.values())
+
+    # the counter sees the blocking copy the boxes were made with before
+    boxes = torch.zeros(2, 4, dtype=torch.long)
+    with HostSyncCounter('meta') as syncs:
+        boxes.to('meta')
+    assert len(syncs.found) == 1 and 'blocking copy' in syncs.found[0]
+
+
 def test_search_targets_line_up_with_the_paste_boxes(synthetic_root):
     from projects.saip_dpal.models.algorithms import boxes_to_masks
     from projects.saip_dpal.models.heads import mask_to_grid

@@ -74,3 +74,31 @@ def test_head_classes_follow_the_data_and_a_mismatch_is_one_line(
     with pytest.raises(InputDataError, match=r'^ReID label 5 is beyond the '
                        r"head's 3 classes: set model.head.num_classes"):
         head.loss(torch.randn(4, 8), samples)
+
+
+def test_label_check_reads_no_device_value_on_the_host(meta_autocast):
+    """The check of the labels makes no host-device sync: on the meta
+    device the loss runs without a host read; with the CUDA behaviour (the
+    largest label read one step late) a bad batch still gives a finite loss
+    (its labels clamped into range, no device assert) and the next step
+    stops with the line."""
+    import pytest
+    from mmpretrain.structures import DataSample
+
+    from projects.saip_dpal.models.heads import ReIDHead
+    from projects.saip_dpal.utils import InputDataError
+    from projects.saip_dpal.utils.async_copies import LaggedHostRead
+    from projects.saip_dpal.utils.host_syncs import HostSyncCounter
+    samples = [DataSample().set_gt_label(label) for label in (0, 1, 5, 5)]
+    head = ReIDHead(in_channels=8, num_classes=3).to('meta')
+    meta_samples = [s.to('meta') for s in samples]
+    with HostSyncCounter('meta') as syncs:
+        losses = head.loss(torch.randn(4, 8, device='meta'), meta_samples)
+    assert syncs.found == [] and losses['loss_softmax'].is_meta
+
+    head = ReIDHead(in_channels=8, num_classes=3)
+    head._label_max = LaggedHostRead(lag=True)
+    losses = head.loss(torch.randn(4, 8), samples)
+    assert torch.isfinite(losses['loss_softmax'])
+    with pytest.raises(InputDataError, match=r'^ReID label 5 is beyond'):
+        head.loss(torch.randn(4, 8), samples[:2])

@@ -165,3 +165,31 @@ def test_large_finite_weights_are_finite():
     assert bool(_all_finite([torch.full((4, ), 1e20), torch.ones(2)]))
     assert not bool(_all_finite([torch.tensor([1.0, math.nan])]))
     assert not bool(_all_finite([torch.tensor([-math.inf])]))
+
+
+def test_flags_read_one_step_late_still_stop_before_a_save(tmp_path):
+    """On CUDA the guard reads its flags one iteration late (no host-device
+    sync): forced here on the CPU. The NaN of iteration 4 stops the run
+    with the same line, before iteration 4's checkpoint is written; a NaN
+    in the last iteration is caught at the end of training."""
+    from projects.saip_dpal.utils.async_copies import LaggedHostRead
+
+    def lagged(runner):
+        guard = next(h for h in runner.hooks
+                     if isinstance(h, DivergenceGuardHook))
+        guard._reads = LaggedHostRead(lag=True)
+        return runner
+
+    runner = lagged(toy_runner(tmp_path / 'mid', [1, 1, 1, math.nan, 1, 1]))
+    with pytest.raises(TrainingDivergedError, match=r'^training diverged at '
+                       'iteration 4: non-finite loss=nan, loss_a=nan;'):
+        runner.train()
+    assert sorted(p.name for p in (tmp_path / 'mid').glob('*.pth')) == [
+        'iter_3.pth']
+
+    from mmengine.hooks import CheckpointHook
+    runner = lagged(toy_runner(tmp_path / 'last', [1, 1, math.nan]))
+    runner._hooks = [h for h in runner._hooks
+                     if not isinstance(h, CheckpointHook)]  # no save at all
+    with pytest.raises(TrainingDivergedError, match='iteration 3'):
+        runner.train()

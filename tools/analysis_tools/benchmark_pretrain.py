@@ -454,18 +454,14 @@ def main(argv=None):
         print_profile(step, cuda, args.profile)
 
     if cuda:  # host-device synchronisations inside the loss
+        from projects.saip_dpal.utils.host_syncs import HostSyncCounter
         data = model.data_preprocessor(batch, True)
-        torch.cuda.set_sync_debug_mode('warn')
-        import warnings
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter('always')
+        with HostSyncCounter(device) as syncs:
             model.loss(data['inputs'], data['data_samples'])
             sync()
-        torch.cuda.set_sync_debug_mode('default')
-        syncs = [w for w in caught if 'synchroniz' in str(w.message)]
-        print(f'host-device synchronisations inside the loss: {len(syncs)}')
-        for w in syncs[:5]:
-            print(f'  {w.filename}:{w.lineno}: {w.message}')
+        print(f'host-device synchronisations inside the loss: {syncs.count}')
+        for where in syncs.found[:5]:
+            print(f'  {where}')
 
 
 if __name__ == '__main__':

@@ -130,9 +130,11 @@ def finetune_config(task: str,
                     work_dir: str,
                     seed: int = 0,
                     epochs: Optional[int] = None,
-                    verbose: bool = False):
+                    verbose: bool = False,
+                    options: Optional[dict] = None):
     """The task's synthetic config on ``data_root``, fine-tuning
-    ``backbone`` (an extracted file or None), validated once at the end."""
+    ``backbone`` (an extracted file or None), validated once at the end;
+    ``options`` (``--cfg-options`` style) are merged last."""
     from mmengine.config import Config
     spec = HVP_TASKS[task]
     root = osp.join(osp.abspath(data_root), spec.data) + '/'
@@ -163,6 +165,8 @@ def finetune_config(task: str,
                           f'{time.monotonic_ns()}'
     cfg.visualizer.name = cfg.experiment_name
     cfg.log_level = 'INFO' if verbose else 'WARNING'
+    if options:
+        cfg.merge_from_dict(options)
     return cfg
 
 

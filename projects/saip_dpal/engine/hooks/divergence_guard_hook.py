@@ -7,6 +7,7 @@ from mmengine.hooks import Hook
 
 from mmpretrain.registry import HOOKS
 from ...utils.errors import TrainingDivergedError
+from ...utils.async_copies import LaggedHostRead
 from .unwrap_model import unwrap_model
 
 
@@ -54,9 +55,13 @@ class DivergenceGuardHook(Hook):
       gradients overflow by itself; those are normal with a dynamic loss
       scale and are not counted (a non-finite loss still is).
 
-    The checks read two booleans per iteration (one all-reduce of two
-    values across ranks); mmengine's logging already synchronises every
-    iteration.
+    The checks make two flags per iteration on the device (one all-reduce
+    of two values across ranks). On CUDA the host reads them one iteration
+    late, when their copy has long finished, so the guard never makes the
+    host wait for the device: iteration N's verdict comes after iteration
+    N + 1 was queued, and before any checkpoint is written and at the end
+    of training all pending flags are read. With ``max_skips > 0`` the
+    skip is decided on the host before the step (one read of a flag).
 
     Args:
         max_skips (int): Non-finite steps to skip before stopping.
@@ -74,10 +79,12 @@ class DivergenceGuardHook(Hook):
         self.skipped = 0
         self._step_skipped = False
         self._weights = []
+        self._reads = LaggedHostRead()  # the flags, read one step late
 
     def before_train(self, runner) -> None:
         if not self.enabled:
             return
+        self._reads.clear()
         self._weights = [(name, p.detach()) for name, p in
                          unwrap_model(runner).named_parameters()
                          if p.requires_grad and p.is_floating_point()]
@@ -115,35 +122,51 @@ class DivergenceGuardHook(Hook):
         ]).float()
         if dist.is_available() and dist.is_initialized():
             dist.all_reduce(flags, op=dist.ReduceOp.MIN)
-        losses_ok, weights_ok = (bool(f) for f in flags.tolist())
-        if losses_ok and weights_ok and not step_skipped:
-            return
-        where = f'iteration {runner.iter + 1}'
-        if not weights_ok and losses_ok:
-            bad = _first_non_finite(self._weights) or 'on another rank'
+        self._reads.push(flags, (runner.iter + 1, terms, values,
+                                 step_skipped))
+        self._check(runner, self._reads.pop())
+
+    def _check(self, runner, due) -> None:
+        """Stop (or skip) on the first bad one of the ``due`` iterations."""
+        for flags, (done, terms, values, step_skipped) in due:
+            losses_ok, weights_ok = (bool(f) for f in flags.tolist())
+            if losses_ok and weights_ok and not step_skipped:
+                continue
+            self._reads.clear()
+            where = f'iteration {done}'
+            if not weights_ok and losses_ok:
+                bad = _first_non_finite(self._weights) or 'on another rank'
+                raise TrainingDivergedError(
+                    f'training diverged at {where}: the step made weight '
+                    f'{bad} of {type(unwrap_model(runner)).__name__} '
+                    f'non-finite; not saved, the last checkpoint in '
+                    f'{runner.work_dir} is kept (lower the lr, check the '
+                    'data)')
+            bad = ', '.join(
+                f'{k}={float(v):g}' for k, v in zip(terms, values)
+                if not torch.isfinite(v)) or 'values on another rank'
+            what = f'non-finite {bad}' if not losses_ok else \
+                'non-finite gradients'
+            if self.skipped < self.max_skips:
+                self.skipped += 1
+                runner.logger.warning(
+                    f'{where}: {what}; step skipped ({self.skipped} of '
+                    f'{self.max_skips} allowed)')
+                continue
             raise TrainingDivergedError(
-                f'training diverged at {where}: the step made weight {bad} '
-                f'of {type(unwrap_model(runner)).__name__} non-finite; not '
-                f'saved, the last checkpoint in {runner.work_dir} is kept '
-                '(lower the lr, check the data)')
-        bad = ', '.join(f'{k}={float(v):g}' for k, v in zip(terms, values)
-                        if not torch.isfinite(v)) or 'values on another rank'
-        what = f'non-finite {bad}' if not losses_ok else \
-            'non-finite gradients'
-        if self.skipped < self.max_skips:
-            self.skipped += 1
-            runner.logger.warning(
-                f'{where}: {what}; step skipped ({self.skipped} of '
-                f'{self.max_skips} allowed)')
-            return
-        raise TrainingDivergedError(
-            f'training diverged at {where}: {what}; the last checkpoint in '
-            f'{runner.work_dir} is kept (lower the lr, check the data, or '
-            'let DivergenceGuardHook skip steps with max_skips)')
+                f'training diverged at {where}: {what}; the last checkpoint '
+                f'in {runner.work_dir} is kept (lower the lr, check the '
+                'data, or let DivergenceGuardHook skip steps with '
+                'max_skips)')
+
+    def after_train(self, runner) -> None:
+        if self.enabled:
+            self._check(runner, self._reads.pop(wait=True))
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         if not self.enabled:
             return
+        self._check(runner, self._reads.pop(wait=True))
         state = checkpoint.get('state_dict') or {}
         first = _first_non_finite([
             (k, v) for k, v in state.items()

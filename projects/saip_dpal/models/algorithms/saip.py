@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from mmpretrain.models import BaseSelfSupervisor
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
+from ...utils.async_copies import to_device_async
 from ..utils.anchor_mask import anchor_keep_ids
 from ..utils.attention import unbind_qkv_attention
 from ..utils.compile_blocks import compile_blocks, parse_compile
@@ -198,14 +199,11 @@ class SAIP(BaseSelfSupervisor):
         check_views('SAIP', inputs, ('global', 'global_2', 'locals',
                                      'pasted_local', 'region', 'crowd'))
         g1, g2, ref = inputs['global'], inputs['global_2'], inputs['crowd']
-        paste_masks = {
-            query: boxes_to_masks(
-                torch.stack([
-                    torch.as_tensor(s.paste_boxes[view])
-                    for s in data_samples
-                ]).to(ref.device), ref.shape[-2:])
-            for query, view in (('inst', 'region'), ('roi', 'pasted_local'))
-        }
+        boxes = to_device_async(torch.as_tensor(np.array([
+            [s.paste_boxes['region'], s.paste_boxes['pasted_local']]
+            for s in data_samples])), ref.device)  # (B, 2, 4), one copy
+        paste_masks = dict(inst=boxes_to_masks(boxes[:, 0], ref.shape[-2:]),
+                           roi=boxes_to_masks(boxes[:, 1], ref.shape[-2:]))
         t_glob, t_proj, t_ref = self._momentum_targets(
             torch.cat([g1, g2]), ref)
 

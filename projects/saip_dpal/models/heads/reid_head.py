@@ -9,6 +9,7 @@ from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from ...utils.errors import InputDataError
+from ...utils.async_copies import LaggedHostRead
 
 
 def batch_hard_triplet_loss(features: torch.Tensor, labels: torch.Tensor,
@@ -59,6 +60,22 @@ class ReIDHead(BaseModule):
         self.margin = margin
         self.label_smoothing = label_smoothing
         self.loss_weights = tuple(loss_weights)
+        self._label_max = LaggedHostRead()
+
+    def _check_labels(self, labels: torch.Tensor) -> None:
+        """Raise one line for a label beyond the classifier. The largest
+        label is read one step late on CUDA (no host-device sync; the
+        softmax loss of that step clamps the labels into range, where a
+        label past the classes would stop the device with an assert), at
+        once elsewhere."""
+        self._label_max.push(labels.max())
+        classes = self.classifier.out_features
+        for largest, _ in self._label_max.pop():
+            if int(largest) >= classes:
+                raise InputDataError(
+                    f'ReID label {int(largest)} is beyond the head\'s '
+                    f'{classes} classes: set model.head.num_classes to the '
+                    'number of training identities')
 
     def init_weights(self) -> None:
         """Classifier weights N(0, 0.001^2) unless ``init_cfg`` is given."""
@@ -74,19 +91,15 @@ class ReIDHead(BaseModule):
 
     def loss(self, feats, data_samples: List[DataSample]) -> dict:
         feature = self.pre_logits(feats)
-        labels = torch.cat([s.gt_label for s in data_samples])
+        labels = torch.cat([s.gt_label for s in data_samples]).to(
+            feature.device)
+        self._check_labels(labels)
         classes = self.classifier.out_features
-        if int(labels.max()) >= classes:  # host labels: no device sync
-            raise InputDataError(
-                f'ReID label {int(labels.max())} is beyond the head\'s '
-                f'{classes} classes: set model.head.num_classes to the '
-                'number of training identities')
-        labels = labels.to(feature.device)
         logits = self.classifier(self.bnneck(feature))
         w_ce, w_tri = self.loss_weights
         return dict(
-            loss_softmax=w_ce * F.cross_entropy(
-                logits.float(), labels,
+            loss_softmax=w_ce * F.cross_entropy(  # in range on the device
+                logits.float(), labels.clamp(max=classes - 1),
                 label_smoothing=self.label_smoothing),
             loss_triplet=w_tri * batch_hard_triplet_loss(
                 feature, labels, self.margin))
