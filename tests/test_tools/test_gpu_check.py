@@ -63,13 +63,14 @@ def test_a_failed_part_fails_the_summary():
                 date='2026-12-08 00:00 UTC',
                 steps=dict(dpal_eager=dict(
                     batch=256, ms_per_step=100.0, images_per_s=2560.0,
-                    first_step_s=3.0, peak_gib=20.5, mfu=0.41)),
+                    first_step_s=3.0, peak_gib=20.5, tflop_per_step=40.6,
+                    mfu=0.41)),
                 syncs=dict(dpal=dict(in_loss=0, in_step=3)),
                 launch=dict(saip=dict(ok=False, rc=1, error='boom')))
     assert not all_ok(data)
     text = format_summary(data)
     assert ('step dpal_eager: batch 256, 100.0 ms, 2560.0 images/s, peak '
-            '20.5 GiB, MFU 41.0%') in text
+            '20.5 GiB, 40.6 TFLOP counted, MFU 41.0%') in text
     assert 'syncs dpal: 0 inside the loss, 3 in a whole step' in text
     assert 'dist_train saip: FAILED rc=1' in text
     assert text.splitlines()[-1] == 'SOME CHECKS FAILED'

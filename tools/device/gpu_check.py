@@ -408,6 +408,8 @@ def format_summary(data: dict) -> str:
             lines.append(f'  step {key}: FAILED {s["error"][:200]}')
             continue
         mfu = f', MFU {100 * s["mfu"]:.1f}%' if 'mfu' in s else ''
+        if 'tflop_per_step' in s:
+            mfu = f', {s["tflop_per_step"]} TFLOP counted{mfu}'
         mem = f', peak {s["peak_gib"]} GiB' if s['peak_gib'] else ''
         graphs = f', {s["graphs"]} graphs' if 'graphs' in s else ''
         lines.append(f'  step {key}: batch {s["batch"]}, '
