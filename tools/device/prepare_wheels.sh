@@ -51,7 +51,7 @@ if ! ls "$cache312"/*.whl >/dev/null 2>&1; then
   [[ -x "$build/bin/pip" ]] || "$p312" -m venv "$build"
   "$build/bin/pip" install -q --disable-pip-version-check numpy==2.2.6 cython==3.1.2 \
     "$(pin setuptools)" "$(pin wheel)"
-  "$build/bin/pip" wheel -q --disable-pip-version-check --no-deps --no-build-isolation \
+  "$build/bin/pip" wheel -q --disable-pip-version-check --no-deps --no-build-isolation --no-binary :all: \
     -w "$cache312" "$xtc"
 fi
 cp "$cache312"/*.whl "$out"/
