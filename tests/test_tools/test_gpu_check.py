@@ -74,5 +74,15 @@ def test_a_failed_part_fails_the_summary():
     assert 'syncs dpal: 0 inside the loss, 3 in a whole step' in text
     assert 'dist_train saip: FAILED rc=1' in text
     assert text.splitlines()[-1] == 'SOME CHECKS FAILED'
-    data['launch']['saip'] = dict(ok=True, resume_ok=True, iters=100)
+    data['launch']['saip'] = dict(
+        ok=True, resume_ok=True, iters=100, seconds=31.0, first_loss=10.9,
+        last_loss=9.5, data_wait_fraction=0.042, workers=16,
+        bit_identical=False, max_abs_diff=2e-7)
     assert all_ok(data)
+    # a run stopped at its time limit: the parts not reached are named
+    data['parts'] = ['steps', 'syncs', 'launch', 'finetune']
+    lines = format_summary(data).splitlines()
+    assert ('  dist_train saip: 100 iterations in 31.0 s, loss 10.900 -> '
+            '9.500, data wait 4.2% with 16 workers, resume differs by 2e-07'
+            ) in lines
+    assert lines[-2:] == ['  not run: finetune', 'INCOMPLETE']

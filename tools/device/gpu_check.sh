@@ -54,5 +54,8 @@ export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 PYTHON="
 timeout --signal=TERM --kill-after=20 "${GPU_CHECK_LIMIT_S:-480}" \
   "$py" "$root/tools/device/gpu_check.py" --out "$out" "$@" 2>&1 | tee "$out/gpu_check.log"
 rc=${PIPESTATUS[0]}
-(( rc == 124 )) && echo "gpu_check: stopped at the time limit; $out/summary.json has the parts done" >&2
+if (( rc == 124 )); then
+  echo "gpu_check: stopped at the time limit; the parts done:" >&2
+  "$py" "$root/tools/device/gpu_check.py" --out "$out" --text-only
+fi
 exit "$rc"
