@@ -6,10 +6,12 @@
 #   bash tools/device/prepare_wheels.sh [DIR]     # default .whl/ (git-ignored)
 #
 # The OpenMMLab packages at requirements.txt's pins, the few small packages
-# they import that the machine lacks, mmcv's sdist (gpu_check.sh builds its
-# CPU ops there, against that machine's torch, in a few minutes on its cores)
-# and xtcocotools built here for Python 3.12 (cached beside the environment).
-# Prints the folder's size: it travels with the repository, 64 MiB in all.
+# they import that the machine lacks, setuptools and wheel as pinned here
+# (mmengine and mmcv's setup.py import pkg_resources, which newer setuptools
+# drop), mmcv's sdist (gpu_check.sh builds its CPU ops there, against that
+# machine's torch) and xtcocotools built here for Python 3.12 (cached beside
+# the environment). Prints the folder's size: it travels with the
+# repository, 64 MiB in all.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 out="${1:-$root/.whl}"
@@ -27,6 +29,7 @@ download() {
 download $(pin mmengine) $(pin mmpretrain) $(pin mmsegmentation) $(pin mmpose) \
   $(pin mmdet) $(pin json_tricks) $(pin munkres) \
   $(pin ftfy) $(pin terminaltables) $(pin pycocotools) $(pin shapely) \
+  $(pin setuptools) $(pin wheel) \
   addict==2.4.0 yapf==0.43.0 termcolor==3.1.0 platformdirs==4.3.8 \
   prettytable==3.16.0 wcwidth==0.2.13 mat4py==0.6.0 modelindex==0.0.2 \
   ordered-set==4.1.0
