@@ -269,6 +269,22 @@ def build(args):
     return model, batch, batch_size, step, sync, cuda, device
 
 
+def seconds_per_step(step, sync, cuda, device, warmup, iters) -> float:
+    """Mean seconds of ``iters`` synchronised steps after ``warmup``
+    untimed ones; the CUDA peak memory counts from the timed steps."""
+    import torch
+    for _ in range(warmup):
+        step()
+    sync()
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(device)
+    t0 = time.perf_counter()
+    for _ in range(iters):
+        step()
+    sync()
+    return (time.perf_counter() - t0) / iters
+
+
 def peak_memory_text(cuda, device):
     import torch
     if cuda:
@@ -389,17 +405,8 @@ def main(argv=None):
         return data_only(load_cfg(args), args)
     import torch
     model, batch, batch_size, step, sync, cuda, device = build(args)
-
-    for _ in range(args.warmup):
-        step()
-    sync()
-    if cuda:
-        torch.cuda.reset_peak_memory_stats(device)
-    t0 = time.perf_counter()
-    for _ in range(args.iters):
-        step()
-    sync()
-    step_s = (time.perf_counter() - t0) / args.iters
+    step_s = seconds_per_step(step, sync, cuda, device, args.warmup,
+                              args.iters)
 
     # a second, synchronised pass splits the step into its parts
     teacher_t, pca_t = PartTimer(sync), PartTimer(sync)

@@ -146,7 +146,7 @@ def _peak_flops(card: str):
 def measure_steps(args, method: str, compiled: bool) -> dict:
     """ms/step, images/s, peak memory and MFU of one config."""
     import torch
-    from benchmark_pretrain import build
+    from benchmark_pretrain import build, seconds_per_step
     from torch.utils.flop_counter import FlopCounterMode
     from torch._dynamo.utils import counters
     bench = _bench_args(args, method, compiled)
@@ -157,16 +157,8 @@ def measure_steps(args, method: str, compiled: bool) -> dict:
     step()  # the first step compiles
     sync()
     first_s = time.perf_counter() - start
-    for _ in range(bench.warmup - 1):
-        step()
-    sync()
-    if cuda:
-        torch.cuda.reset_peak_memory_stats(device)
-    start = time.perf_counter()
-    for _ in range(bench.iters):
-        step()
-    sync()
-    step_s = (time.perf_counter() - start) / bench.iters
+    step_s = seconds_per_step(step, sync, cuda, device, bench.warmup - 1,
+                              bench.iters)
     peak = torch.cuda.max_memory_allocated(device) / 2**30 if cuda else None
     flops = None
     if not compiled:  # counted on the eager ops (the same arithmetic)
